@@ -1,0 +1,51 @@
+# One entry point for building, testing and running the product service.
+# `make test` is the README's test command and what .ci/run calls.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PROTOS := $(shell find proto -name '*.proto')
+
+.PHONY: install test test-unit test-integration test-smoke lint infra-up infra-down infra-status bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml hatch_build.py $(PROTOS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+## Everything: unit, integration (SQLite and MariaDB) and infrastructure smoke tests.
+test: install
+	scripts/infra up
+	$(PY) -m pytest tests
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+test-integration: install
+	scripts/infra up mariadb
+	$(PY) -m pytest tests/integration
+
+test-smoke: install
+	scripts/infra up
+	$(PY) -m pytest tests/smoke
+
+lint: install
+	$(VENV)/bin/ruff check service tests bench hatch_build.py
+	$(VENV)/bin/ruff format --check service tests bench hatch_build.py
+	$(VENV)/bin/mypy
+
+infra-up:
+	scripts/infra up
+
+infra-down:
+	scripts/infra down
+
+infra-status:
+	scripts/infra status
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache service/product_service/contract/product
