@@ -1,0 +1,131 @@
+"""Deduct an order's stock: all lines or none, once per order whatever the deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from product_service.application.errors import DuplicateOperation
+from product_service.application.ports import Clock, UnitOfWork
+from product_service.application.results import OperationResult
+from product_service.domain.commands import DeductInventory, OrderLimits
+from product_service.domain.events import (
+    DeductedSku,
+    FailedLine,
+    InventoryDeducted,
+    InventoryDeductFailed,
+    OutcomeEvent,
+)
+from product_service.domain.model import (
+    FailureReason,
+    InboxRecord,
+    LedgerKind,
+    Operation,
+    Outcome,
+    Sku,
+    StockLedgerEntry,
+)
+
+NONE = FailureReason.NONE
+
+
+def deduct_inventory(
+    command: DeductInventory, uow: UnitOfWork, limits: OrderLimits, clock: Clock
+) -> OperationResult:
+    command = command.validated(limits)
+    try:
+        with uow:
+            result = _deduct_once(command, uow, clock)
+            uow.commit()
+            return result
+    except DuplicateOperation:
+        # A concurrent delivery of the same order committed first.
+        with uow:
+            record = uow.inbox.get(command.order_id, Operation.DEDUCT)
+        assert record is not None, "a duplicate must have left its inbox record"
+        return OperationResult.duplicate_of(record)
+
+
+def _deduct_once(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> OperationResult:
+    previous = uow.inbox.get(command.order_id, Operation.DEDUCT)
+    if previous is not None and previous.is_settled:
+        return OperationResult.duplicate_of(previous)
+    record = InboxRecord(
+        command.order_id, Operation.DEDUCT, command.message_id, Outcome.PENDING,
+        FailureReason.NONE, clock.now(),
+    )
+    if previous is None:
+        uow.inbox.add(record)
+        event = _deduct_all_or_nothing(command, uow, clock)
+        expected = Outcome.PENDING
+    else:  # the order was reverted before its payment was processed
+        event = _refusal(command, uow, reason=FailureReason.ORDER_REVERTED)
+        expected = Outcome.PREEMPTED
+    outcome, reason = _outcome_of(event)
+    if not uow.inbox.transition(expected, _settled(record, outcome, reason)):
+        raise DuplicateOperation(f"order {command.order_id} was settled concurrently")
+    uow.outbox.add(event)
+    return OperationResult(command.order_id, outcome, reason, duplicate=False, event=event)
+
+
+def _deduct_all_or_nothing(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> OutcomeEvent:
+    skus = uow.skus.get_many(line.sku_id for line in command.lines)
+    if any(_line_refusal(line.sku_id, line.quantity, skus) is not NONE for line in command.lines):
+        return _refusal(command, uow)
+    taken: list[tuple[int, int]] = []
+    for line in command.lines:  # ascending SKU id, so concurrent orders never deadlock
+        if not uow.skus.try_deduct(line.sku_id, line.quantity):
+            for sku_id, quantity in taken:  # lost a race since the read: give back, then refuse
+                uow.skus.release(sku_id, quantity)
+            return _refusal(command, uow)
+        taken.append((line.sku_id, line.quantity))
+    now = clock.now()
+    uow.ledger.append(
+        StockLedgerEntry(sku_id, -quantity, LedgerKind.DEDUCT, now, order_id=command.order_id)
+        for sku_id, quantity in taken
+    )
+    after = uow.skus.get_many(sku_id for sku_id, _ in taken)
+    return InventoryDeducted(
+        command.order_id,
+        tuple(
+            DeductedSku(sku_id, quantity, after[sku_id].stock, after[sku_id].warn_threshold)
+            for sku_id, quantity in taken
+        ),
+    )
+
+
+def _refusal(
+    command: DeductInventory, uow: UnitOfWork, reason: FailureReason | None = None
+) -> InventoryDeductFailed:
+    skus = uow.skus.get_many(line.sku_id for line in command.lines)
+    lines = tuple(
+        FailedLine(
+            line.sku_id,
+            line.quantity,
+            skus[line.sku_id].stock if line.sku_id in skus else 0,
+            _line_refusal(line.sku_id, line.quantity, skus) if reason is None else reason,
+        )
+        for line in command.lines
+    )
+    if reason is None:  # the order's reason is its first refused line's
+        reason = next(
+            (line.reason for line in lines if line.reason is not NONE),
+            FailureReason.INSUFFICIENT_STOCK,
+        )
+    return InventoryDeductFailed(command.order_id, reason, lines)
+
+
+def _line_refusal(sku_id: int, quantity: int, skus: Mapping[int, Sku]) -> FailureReason:
+    sku = skus.get(sku_id)
+    return FailureReason.UNKNOWN_SKU if sku is None else sku.refusal_for(quantity)
+
+
+def _outcome_of(event: OutcomeEvent) -> tuple[Outcome, FailureReason]:
+    if isinstance(event, InventoryDeductFailed):
+        return Outcome.FAILED, event.reason
+    return Outcome.SUCCEEDED, FailureReason.NONE
+
+
+def _settled(record: InboxRecord, outcome: Outcome, reason: FailureReason) -> InboxRecord:
+    return InboxRecord(
+        record.order_id, record.operation, record.message_id, outcome, reason, record.created_at
+    )

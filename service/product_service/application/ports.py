@@ -1,0 +1,145 @@
+"""Ports: what the use cases need from the outside world, as abstract classes."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import TracebackType
+
+from product_service.domain.commands import NewSku
+from product_service.domain.events import OutcomeEvent
+from product_service.domain.model import InboxRecord, Operation, Outcome, Product, Sku, StockLedgerEntry
+
+
+class SkuRepository(abc.ABC):
+    @abc.abstractmethod
+    def get_many(self, sku_ids: Iterable[int]) -> dict[int, Sku]: ...
+
+    @abc.abstractmethod
+    def get_by_code(self, code: str) -> Sku | None: ...
+
+    @abc.abstractmethod
+    def list_for_product(self, product_id: int) -> list[Sku]: ...
+
+    @abc.abstractmethod
+    def stock_levels(self) -> dict[int, int]:
+        """Stock of every SKU, by id."""
+
+    @abc.abstractmethod
+    def add(self, product_id: int, new: NewSku) -> Sku:
+        """Raises DuplicateSkuCode when the code exists."""
+
+    @abc.abstractmethod
+    def try_deduct(self, sku_id: int, quantity: int) -> bool:
+        """stock -= quantity and sales += quantity iff on sale and stock >= quantity."""
+
+    @abc.abstractmethod
+    def release(self, sku_id: int, quantity: int) -> None:
+        """stock += quantity and sales -= quantity: undoes a deduction."""
+
+    @abc.abstractmethod
+    def try_adjust(self, sku_id: int, delta: int, max_stock: int) -> bool:
+        """stock += delta iff the result stays within 0..max_stock."""
+
+    def get(self, sku_id: int) -> Sku | None:
+        return self.get_many([sku_id]).get(sku_id)
+
+
+class ProductRepository(abc.ABC):
+    @abc.abstractmethod
+    def add(self, name: str) -> int: ...
+
+    @abc.abstractmethod
+    def name_of(self, product_id: int) -> str | None: ...
+
+
+class Ledger(abc.ABC):
+    @abc.abstractmethod
+    def append(self, entries: Iterable[StockLedgerEntry]) -> None: ...
+
+    @abc.abstractmethod
+    def deducted_by_order(self, order_id: int) -> dict[int, int]:
+        """Units each SKU lost to this order's deduction (ascending SKU id)."""
+
+    @abc.abstractmethod
+    def balances(self) -> dict[int, int]:
+        """Sum of deltas per SKU: must equal each SKU's stock."""
+
+
+class Inbox(abc.ABC):
+    @abc.abstractmethod
+    def get(self, order_id: int, operation: Operation) -> InboxRecord | None: ...
+
+    @abc.abstractmethod
+    def list_for_order(self, order_id: int) -> list[InboxRecord]: ...
+
+    @abc.abstractmethod
+    def add(self, record: InboxRecord) -> None:
+        """Raises DuplicateOperation when (order_id, operation) is already recorded."""
+
+    @abc.abstractmethod
+    def transition(self, expected: Outcome, record: InboxRecord) -> bool:
+        """Replaces the record iff its stored outcome is `expected`."""
+
+
+class Outbox(abc.ABC):
+    @abc.abstractmethod
+    def add(self, event: OutcomeEvent) -> None:
+        """Stores the event for publishing after commit, keyed by its order id."""
+
+
+class UnitOfWork(abc.ABC):
+    """One database transaction. Leaving the block without commit() rolls back."""
+
+    skus: SkuRepository
+    products: ProductRepository
+    ledger: Ledger
+    inbox: Inbox
+    outbox: Outbox
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def rollback(self) -> None: ...
+
+
+class DistributedLock(abc.ABC):
+    """Defence in depth across replicas; never the source of correctness."""
+
+    @abc.abstractmethod
+    @contextmanager
+    def hold(self, resource: str, expiry_seconds: int) -> Iterator[None]:
+        """Raises LockHeld when another owner has the resource."""
+        yield  # pragma: no cover
+
+
+class NoLock(DistributedLock):
+    """For the embedded profile: a single process needs no distributed lock."""
+
+    @contextmanager
+    def hold(self, resource: str, expiry_seconds: int) -> Iterator[None]:
+        yield
+
+
+class Clock(abc.ABC):
+    @abc.abstractmethod
+    def now(self) -> datetime: ...
+
+
+class SystemClock(Clock):
+    def now(self) -> datetime:
+        return datetime.now(UTC)

@@ -1,0 +1,1 @@
+"""The wire contract: Python modules generated from proto/ by the build (contract/product/)."""

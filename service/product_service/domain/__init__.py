@@ -1,0 +1,1 @@
+"""The inventory model, its events and rules. Standard library only."""

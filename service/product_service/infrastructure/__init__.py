@@ -1,0 +1,1 @@
+"""Adapters: SQLAlchemy persistence, Alembic migrations, Dapr, telemetry, settings."""

@@ -1,0 +1,234 @@
+"""Repositories over SQLAlchemy Core: explicit statements, rows mapped to domain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+
+from product_service.application.errors import DuplicateOperation
+from product_service.application import ports
+from product_service.domain.commands import NewSku
+from product_service.domain.errors import DuplicateSkuCode
+from product_service.domain.events import OutcomeEvent
+from product_service.domain.model import (
+    FailureReason,
+    InboxRecord,
+    LedgerKind,
+    Operation,
+    Outcome,
+    Sku,
+    SkuStatus,
+    StockLedgerEntry,
+)
+from product_service.infrastructure.db.tables import inbox, outbox, products, skus, stock_ledger
+from product_service.infrastructure.event_codec import EventSerializer
+
+Execute = Callable[..., CursorResult[Any]]
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """Stored times are naive UTC: MySQL DATETIME and SQLite keep no zone."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _sku(row: Row[Any]) -> Sku:
+    return Sku(
+        id=row.id,
+        product_id=row.product_id,
+        code=row.code,
+        price=row.price,
+        stock=row.stock,
+        warn_threshold=row.warn_threshold,
+        sales=row.sales,
+        status=SkuStatus(row.status),
+        version=row.version,
+    )
+
+
+class SqlSkuRepository(ports.SkuRepository):
+    def __init__(self, execute: Execute) -> None:
+        self._execute = execute
+
+    def get_many(self, sku_ids: Iterable[int]) -> dict[int, Sku]:
+        ids = sorted(set(sku_ids))
+        if not ids:
+            return {}
+        rows = self._execute(select(skus).where(skus.c.id.in_(ids)))
+        return {row.id: _sku(row) for row in rows}
+
+    def get_by_code(self, code: str) -> Sku | None:
+        row = self._execute(select(skus).where(skus.c.code == code)).first()
+        return None if row is None else _sku(row)
+
+    def list_for_product(self, product_id: int) -> list[Sku]:
+        rows = self._execute(select(skus).where(skus.c.product_id == product_id).order_by(skus.c.id))
+        return [_sku(row) for row in rows]
+
+    def stock_levels(self) -> dict[int, int]:
+        return {row.id: row.stock for row in self._execute(select(skus.c.id, skus.c.stock))}
+
+    def add(self, product_id: int, new: NewSku) -> Sku:
+        values = {
+            "product_id": product_id,
+            "code": new.code,
+            "price": new.price,
+            "stock": new.stock,
+            "warn_threshold": new.warn_threshold,
+            "status": new.status.value,
+        }
+        try:
+            result = self._execute(insert(skus).values(**values))
+        except IntegrityError as exc:
+            raise DuplicateSkuCode(f"SKU code {new.code!r} already exists") from exc
+        return Sku(id=result.inserted_primary_key[0], product_id=product_id, code=new.code,
+                   price=new.price, stock=new.stock, warn_threshold=new.warn_threshold,
+                   status=new.status)
+
+    def try_deduct(self, sku_id: int, quantity: int) -> bool:
+        statement = (
+            update(skus)
+            .where(skus.c.id == sku_id, skus.c.stock >= quantity, skus.c.status == SkuStatus.ON_SALE.value)
+            .values(stock=skus.c.stock - quantity, sales=skus.c.sales + quantity, version=skus.c.version + 1)
+        )
+        return self._execute(statement).rowcount == 1
+
+    def release(self, sku_id: int, quantity: int) -> None:
+        statement = (
+            update(skus)
+            .where(skus.c.id == sku_id)
+            .values(stock=skus.c.stock + quantity, sales=skus.c.sales - quantity,
+                    version=skus.c.version + 1)
+        )
+        self._execute(statement)
+
+    def try_adjust(self, sku_id: int, delta: int, max_stock: int) -> bool:
+        # Never compute `stock + delta` below zero: MySQL refuses negative unsigned arithmetic.
+        within = skus.c.stock >= -delta if delta < 0 else skus.c.stock <= max_stock - delta
+        statement = (
+            update(skus)
+            .where(skus.c.id == sku_id, within)
+            .values(stock=skus.c.stock + delta, version=skus.c.version + 1)
+        )
+        return self._execute(statement).rowcount == 1
+
+
+class SqlProductRepository(ports.ProductRepository):
+    def __init__(self, execute: Execute) -> None:
+        self._execute = execute
+
+    def add(self, name: str) -> int:
+        result = self._execute(insert(products).values(name=name, created_at=naive_utc(datetime.now(UTC))))
+        return int(result.inserted_primary_key[0])
+
+    def name_of(self, product_id: int) -> str | None:
+        return self._execute(select(products.c.name).where(products.c.id == product_id)).scalar()
+
+
+class SqlLedger(ports.Ledger):
+    def __init__(self, execute: Execute) -> None:
+        self._execute = execute
+
+    def append(self, entries: Iterable[StockLedgerEntry]) -> None:
+        rows = [
+            {"sku_id": e.sku_id, "order_id": e.order_id, "kind": e.kind.value, "delta": e.delta,
+             "note": e.note[:255], "created_at": naive_utc(e.created_at)}
+            for e in entries
+        ]
+        if rows:
+            self._execute(insert(stock_ledger), rows)
+
+    def deducted_by_order(self, order_id: int) -> dict[int, int]:
+        statement = (
+            select(stock_ledger.c.sku_id, func.sum(stock_ledger.c.delta).label("total"))
+            .where(stock_ledger.c.order_id == order_id, stock_ledger.c.kind == LedgerKind.DEDUCT.value)
+            .group_by(stock_ledger.c.sku_id)
+            .order_by(stock_ledger.c.sku_id)
+        )
+        return {row.sku_id: -int(row.total) for row in self._execute(statement) if row.total}
+
+    def balances(self) -> dict[int, int]:
+        statement = select(stock_ledger.c.sku_id, func.sum(stock_ledger.c.delta).label("total")).group_by(
+            stock_ledger.c.sku_id
+        )
+        return {row.sku_id: int(row.total) for row in self._execute(statement)}
+
+
+def _record(row: Row[Any]) -> InboxRecord:
+    return InboxRecord(
+        order_id=row.order_id,
+        operation=Operation(row.operation),
+        message_id=row.message_id,
+        outcome=Outcome(row.outcome),
+        reason=FailureReason(row.reason),
+        created_at=row.created_at.replace(tzinfo=UTC),
+    )
+
+
+class SqlInbox(ports.Inbox):
+    def __init__(self, execute: Execute) -> None:
+        self._execute = execute
+
+    def get(self, order_id: int, operation: Operation) -> InboxRecord | None:
+        row = self._execute(
+            select(inbox).where(inbox.c.order_id == order_id, inbox.c.operation == operation.value)
+        ).first()
+        return None if row is None else _record(row)
+
+    def list_for_order(self, order_id: int) -> list[InboxRecord]:
+        rows = self._execute(select(inbox).where(inbox.c.order_id == order_id).order_by(inbox.c.id))
+        return [_record(row) for row in rows]
+
+    def add(self, record: InboxRecord) -> None:
+        try:
+            self._execute(insert(inbox).values(**self._values(record)))
+        except IntegrityError as exc:
+            raise DuplicateOperation(
+                f"order {record.order_id} {record.operation.value} is already recorded"
+            ) from exc
+
+    def transition(self, expected: Outcome, record: InboxRecord) -> bool:
+        statement = (
+            update(inbox)
+            .where(
+                inbox.c.order_id == record.order_id,
+                inbox.c.operation == record.operation.value,
+                inbox.c.outcome == expected.value,
+            )
+            .values(**self._values(record))
+        )
+        return self._execute(statement).rowcount == 1
+
+    @staticmethod
+    def _values(record: InboxRecord) -> dict[str, Any]:
+        return {
+            "order_id": record.order_id,
+            "operation": record.operation.value,
+            "message_id": record.message_id[:255],
+            "outcome": record.outcome.value,
+            "reason": record.reason.value,
+            "created_at": naive_utc(record.created_at),
+        }
+
+
+class SqlOutbox(ports.Outbox):
+    def __init__(self, execute: Execute, serializer: EventSerializer) -> None:
+        self._execute = execute
+        self._serializer = serializer
+
+    def add(self, event: OutcomeEvent) -> None:
+        message = self._serializer.serialize(event)
+        self._execute(
+            insert(outbox).values(
+                event_id=message.event_id,
+                topic=message.topic,
+                message_key=message.key,
+                payload=message.payload,
+                trace_context=message.trace_context,
+                created_at=naive_utc(datetime.now(UTC)),
+            )
+        )

@@ -1,0 +1,102 @@
+"""Table definitions (SQLAlchemy Core). Alembic migrations create exactly these."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql, sqlite
+
+# SQLite only auto-increments INTEGER PRIMARY KEY, so BIGINT ids become INTEGER there.
+Id = BigInteger().with_variant(sqlite.INTEGER(), "sqlite")
+# Stock and counters are unsigned on MySQL; the CHECK keeps every dialect honest.
+UnsignedInt = Integer().with_variant(mysql.INTEGER(unsigned=True), "mysql", "mariadb")
+UtcTime = DateTime(timezone=False).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("created_at", UtcTime, nullable=False),
+)
+
+skus = Table(
+    "skus",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("product_id", Id, ForeignKey("products.id"), nullable=False, index=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("price", Numeric(12, 2), nullable=False),
+    Column("stock", UnsignedInt, nullable=False),
+    Column("warn_threshold", UnsignedInt, nullable=False, server_default="0"),
+    Column("sales", UnsignedInt, nullable=False, server_default="0"),
+    Column("status", String(16), nullable=False, server_default="ON_SALE"),
+    Column("version", Integer, nullable=False, server_default="0"),
+    CheckConstraint("stock >= 0", name="stock_not_negative"),
+    CheckConstraint("sales >= 0", name="sales_not_negative"),
+)
+
+stock_ledger = Table(
+    "stock_ledger",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sku_id", Id, ForeignKey("skus.id"), nullable=False),
+    Column("order_id", BigInteger, nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("note", String(255), nullable=False, server_default=""),
+    Column("created_at", UtcTime, nullable=False),
+    Index(None, "sku_id"),
+    Index(None, "order_id"),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_id", BigInteger, nullable=False),
+    Column("operation", String(16), nullable=False),
+    Column("message_id", String(255), nullable=False, server_default=""),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", String(32), nullable=False, server_default="NONE"),
+    Column("created_at", UtcTime, nullable=False),
+    UniqueConstraint("order_id", "operation"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("topic", String(255), nullable=False),
+    Column("message_key", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("trace_context", String(512), nullable=True),
+    Column("created_at", UtcTime, nullable=False),
+    Column("published_at", UtcTime, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Index(None, "published_at", "id"),
+)

@@ -1,0 +1,73 @@
+"""The SQLAlchemy unit of work: one connection, one transaction, database errors translated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Executable
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from product_service.application.errors import TransientError
+from product_service.application.ports import UnitOfWork
+from product_service.infrastructure.db import repositories
+from product_service.infrastructure.event_codec import EventSerializer
+
+
+class SqlAlchemyUnitOfWork(UnitOfWork):
+    def __init__(self, engine: Engine, serializer: EventSerializer) -> None:
+        self._engine = engine
+        self._serializer = serializer
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> SqlAlchemyUnitOfWork:
+        with translate_errors():
+            self._connection = self._engine.connect()
+            self._connection.begin()
+        self.skus = repositories.SqlSkuRepository(self.execute)
+        self.products = repositories.SqlProductRepository(self.execute)
+        self.ledger = repositories.SqlLedger(self.execute)
+        self.inbox = repositories.SqlInbox(self.execute)
+        self.outbox = repositories.SqlOutbox(self.execute, self._serializer)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            self.rollback()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def execute(self, statement: Executable, params: Any = None) -> CursorResult[Any]:
+        assert self._connection is not None, "use the unit of work inside a `with` block"
+        with translate_errors():
+            return self._connection.execute(statement, params)
+
+    def commit(self) -> None:
+        assert self._connection is not None
+        with translate_errors():
+            self._connection.commit()
+
+    def rollback(self) -> None:
+        if self._connection is not None and self._connection.in_transaction():
+            try:
+                self._connection.rollback()
+            except DBAPIError:
+                # The connection is gone: the server already rolled the transaction back.
+                self._connection.invalidate()
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Lost connections, deadlocks and lock timeouts become TransientError; bugs stay bugs."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise TransientError(f"database unavailable or busy: {exc.orig!r}") from exc
+
+
+def uow_factory(engine: Engine, serializer: EventSerializer) -> Callable[[], SqlAlchemyUnitOfWork]:
+    return lambda: SqlAlchemyUnitOfWork(engine, serializer)

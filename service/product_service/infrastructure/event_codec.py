@@ -1,0 +1,95 @@
+"""The event contract on the wire: protobuf JSON mapping of proto/product/v1/events.proto."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TypeVar
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from product_service.contract.product.v1 import events_pb2 as pb
+from product_service.domain.commands import DeductInventory, OrderLine, RevertInventory
+from product_service.domain.errors import InvalidCommand
+from product_service.domain.events import (
+    InventoryDeducted,
+    InventoryDeductFailed,
+    InventoryReverted,
+    OutcomeEvent,
+)
+
+M = TypeVar("M", bound=Message)
+
+# Event ids are derived from (event type, order id): a re-sent event keeps its CloudEvent id.
+EVENT_ID_NAMESPACE = uuid.UUID("5f0c8a4e-2d4b-4c1e-9a55-7d3f6e1b2c90")
+
+
+class MalformedEvent(InvalidCommand):
+    code = "MALFORMED_PAYLOAD"
+
+
+@dataclass(frozen=True)
+class Topics:
+    payment_succeeded: str = "OnPaymentSuccess"
+    deduct_succeeded: str = "OnInventoryDeductSuccess"
+    deduct_failed: str = "OnInventoryDeductFailed"
+    deduct_rejected: str = "OnInventoryDeductSuccessDLQ"
+    reverted: str = "OnInventoryReverted"
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    event_id: str
+    topic: str
+    key: str
+    payload: str
+    trace_context: str | None = None
+
+
+class EventSerializer:
+    def __init__(self, topics: Topics) -> None:
+        self._topics = topics
+
+    def serialize(self, event: OutcomeEvent) -> OutboxMessage:
+        topic, message = self._encode(event)
+        event_id = uuid.uuid5(EVENT_ID_NAMESPACE, f"{type(event).__name__}:{event.order_id}")
+        payload = json_format.MessageToJson(
+            message, preserving_proto_field_name=True, indent=None, always_print_fields_with_no_presence=True
+        )
+        return OutboxMessage(str(event_id), topic, str(event.order_id), payload)
+
+    def _encode(self, event: OutcomeEvent) -> tuple[str, Message]:
+        if isinstance(event, InventoryDeducted):
+            skus = [pb.DeductedSku(Id=s.sku_id, Quantity=s.quantity, Stock=s.stock, Threshold=s.threshold)
+                    for s in event.skus]
+            return self._topics.deduct_succeeded, pb.OnInventoryDeductSuccess(OrderId=event.order_id, Sku=skus)
+        if isinstance(event, InventoryDeductFailed):
+            lines = [pb.FailedLine(SkuId=line.sku_id, Requested=line.requested, Available=line.available,
+                                   Reason=pb.FailureReason.Value(line.reason.value))
+                     for line in event.lines]
+            return self._topics.deduct_failed, pb.OnInventoryDeductFailed(
+                OrderId=event.order_id, Reason=pb.FailureReason.Value(event.reason.value), Lines=lines
+            )
+        skus_back = [pb.RevertedSku(Id=s.sku_id, Quantity=s.quantity, Stock=s.stock) for s in event.skus]
+        return self._topics.reverted, pb.OnInventoryReverted(OrderId=event.order_id, Sku=skus_back)
+
+
+def parse_payment(data: bytes | str, message_id: str = "") -> DeductInventory:
+    """OnPaymentSuccess JSON to a deduct command (validated later by the use case)."""
+    message = _parse(data, pb.OnPaymentSuccess())
+    lines = tuple(OrderLine(d.sku_id, d.quantity, d.product_id) for d in message.OrderDetails)
+    return DeductInventory(message.OrderId, lines, message_id)
+
+
+def parse_deduct_rejected(data: bytes | str, message_id: str = "") -> RevertInventory:
+    """OnInventoryDeductSuccessDLQ JSON (a success payload) to a revert command."""
+    message = _parse(data, pb.OnInventoryDeductSuccess())
+    return RevertInventory(message.OrderId, message_id)
+
+
+def _parse(data: bytes | str, message: M) -> M:
+    try:
+        return json_format.Parse(data, message, ignore_unknown_fields=True)
+    except (json_format.ParseError, UnicodeDecodeError, TypeError, ValueError) as exc:
+        raise MalformedEvent(f"{message.DESCRIPTOR.name} payload is malformed: {exc}") from exc

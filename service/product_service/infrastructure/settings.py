@@ -1,0 +1,66 @@
+"""All configuration in one validated object; environment variables use the PRODUCT_ prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from product_service.domain.commands import OrderLimits
+from product_service.infrastructure.event_codec import Topics
+
+DEFAULT_DATABASE_URL = "sqlite:///.local/product-service.db"
+
+
+class Settings(BaseSettings):
+    """Defaults run the embedded profile: SQLite in .local/, no configuration needed."""
+
+    model_config = SettingsConfigDict(env_prefix="PRODUCT_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///path or mysql+pymysql://user:pass@host:port/db",
+    )
+    database_pool_size: int = Field(10, ge=1, le=200)
+    max_order_lines: int = Field(100, ge=1, le=10_000)
+    max_line_quantity: int = Field(10_000, ge=1, le=2**31 - 1)
+    max_stock_adjustment: int = Field(1_000_000, ge=1, le=2**31 - 1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    pubsub_name: str = "pubsub"
+    lock_store_name: str = "lockstore"
+    consumer_group: str = "product-consumer"
+    lock_expiry_seconds: int = Field(30, ge=1, le=3600)
+    topic_payment_succeeded: str = "OnPaymentSuccess"
+    topic_deduct_succeeded: str = "OnInventoryDeductSuccess"
+    topic_deduct_failed: str = "OnInventoryDeductFailed"
+    topic_deduct_rejected: str = "OnInventoryDeductSuccessDLQ"
+    topic_reverted: str = "OnInventoryReverted"
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        if not url.startswith(("sqlite://", "mysql+pymysql://", "mariadb+pymysql://")):
+            raise ValueError("use sqlite:///<path> or mysql+pymysql://user:password@host:port/database")
+        return url
+
+    @property
+    def order_limits(self) -> OrderLimits:
+        return OrderLimits(max_lines=self.max_order_lines, max_quantity=self.max_line_quantity)
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(
+            payment_succeeded=self.topic_payment_succeeded,
+            deduct_succeeded=self.topic_deduct_succeeded,
+            deduct_failed=self.topic_deduct_failed,
+            deduct_rejected=self.topic_deduct_rejected,
+            reverted=self.topic_reverted,
+        )
+
+    def safe_database_url(self) -> str:
+        """The database URL with its password masked, for logs and messages."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.database_url).render_as_string(hide_password=True)
