@@ -29,14 +29,14 @@ class Application:
 def bootstrap(
     settings: Settings,
     *,
+    engine: Engine | None = None,
     uow_factory: Callable[[], UnitOfWork] | None = None,
     lock: DistributedLock | None = None,
     clock: Clock | None = None,
 ) -> Application:
     """Builds the application; tests pass in-memory adapters, production passes nothing."""
-    engine = None
     if uow_factory is None:
-        engine = build_engine(settings.database_url, pool_size=settings.database_pool_size)
+        engine = engine or build_engine(settings.database_url, pool_size=settings.database_pool_size)
         uow_factory = sql_uow_factory(engine, EventSerializer(settings.topics))
     inventory = InventoryService(
         uow_factory=uow_factory,

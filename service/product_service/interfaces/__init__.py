@@ -1,0 +1,1 @@
+"""Entry points: the CLI, and later the Dapr gRPC app channel and the HTTP listener."""

@@ -1,0 +1,196 @@
+"""In-memory adapters for our own ports: a transactional store of dicts, copied per unit of work."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from product_service.application import ports
+from product_service.application.errors import DuplicateOperation
+from product_service.domain.commands import NewSku
+from product_service.domain.errors import DuplicateSkuCode
+from product_service.domain.events import OutcomeEvent
+from product_service.domain.model import (
+    InboxRecord,
+    LedgerKind,
+    Operation,
+    Outcome,
+    Sku,
+    SkuStatus,
+    StockLedgerEntry,
+)
+
+
+@dataclass
+class MemoryState:
+    products: dict[int, str] = field(default_factory=dict)
+    skus: dict[int, Sku] = field(default_factory=dict)
+    ledger: list[StockLedgerEntry] = field(default_factory=list)
+    inbox: dict[tuple[int, Operation], InboxRecord] = field(default_factory=dict)
+    outbox: list[OutcomeEvent] = field(default_factory=list)
+    next_id: int = 1
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
+
+class MemoryStore:
+    """The committed state; each unit of work works on a copy and swaps it in on commit."""
+
+    def __init__(self) -> None:
+        self.state = MemoryState()
+        self.lock = threading.Lock()
+        self.commits = 0
+
+
+class FakeSkuRepository(ports.SkuRepository):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    def get_many(self, sku_ids: Iterable[int]) -> dict[int, Sku]:
+        return {i: self._state.skus[i] for i in sorted(set(sku_ids)) if i in self._state.skus}
+
+    def get_by_code(self, code: str) -> Sku | None:
+        return next((s for s in self._state.skus.values() if s.code == code), None)
+
+    def list_for_product(self, product_id: int) -> list[Sku]:
+        return [s for s in self._state.skus.values() if s.product_id == product_id]
+
+    def stock_levels(self) -> dict[int, int]:
+        return {i: s.stock for i, s in self._state.skus.items()}
+
+    def add(self, product_id: int, new: NewSku) -> Sku:
+        if self.get_by_code(new.code) is not None:
+            raise DuplicateSkuCode(new.code)
+        sku = Sku(self._state.new_id(), product_id, new.code, new.price, new.stock,
+                  new.warn_threshold, status=new.status)
+        self._state.skus[sku.id] = sku
+        return sku
+
+    def try_deduct(self, sku_id: int, quantity: int) -> bool:
+        sku = self._state.skus.get(sku_id)
+        if sku is None or sku.status is not SkuStatus.ON_SALE or sku.stock < quantity:
+            return False
+        self._change(sku, stock=sku.stock - quantity, sales=sku.sales + quantity)
+        return True
+
+    def release(self, sku_id: int, quantity: int) -> None:
+        sku = self._state.skus[sku_id]
+        self._change(sku, stock=sku.stock + quantity, sales=sku.sales - quantity)
+
+    def try_adjust(self, sku_id: int, delta: int, max_stock: int) -> bool:
+        sku = self._state.skus.get(sku_id)
+        if sku is None or not 0 <= sku.stock + delta <= max_stock:
+            return False
+        self._change(sku, stock=sku.stock + delta)
+        return True
+
+    def _change(self, sku: Sku, **values: Any) -> None:
+        assert values.get("stock", 0) >= 0, "the CHECK constraint would refuse this"
+        self._state.skus[sku.id] = replace(sku, version=sku.version + 1, **values)
+
+
+class FakeProductRepository(ports.ProductRepository):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    def add(self, name: str) -> int:
+        product_id = self._state.new_id()
+        self._state.products[product_id] = name
+        return product_id
+
+    def name_of(self, product_id: int) -> str | None:
+        return self._state.products.get(product_id)
+
+
+class FakeLedger(ports.Ledger):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    def append(self, entries: Iterable[StockLedgerEntry]) -> None:
+        self._state.ledger.extend(entries)
+
+    def deducted_by_order(self, order_id: int) -> dict[int, int]:
+        totals: dict[int, int] = {}
+        for e in self._state.ledger:
+            if e.order_id == order_id and e.kind is LedgerKind.DEDUCT:
+                totals[e.sku_id] = totals.get(e.sku_id, 0) - e.delta
+        return dict(sorted(totals.items()))
+
+    def balances(self) -> dict[int, int]:
+        totals: dict[int, int] = {}
+        for e in self._state.ledger:
+            totals[e.sku_id] = totals.get(e.sku_id, 0) + e.delta
+        return totals
+
+
+class FakeInbox(ports.Inbox):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    def get(self, order_id: int, operation: Operation) -> InboxRecord | None:
+        return self._state.inbox.get((order_id, operation))
+
+    def list_for_order(self, order_id: int) -> list[InboxRecord]:
+        return [r for (o, _), r in self._state.inbox.items() if o == order_id]
+
+    def add(self, record: InboxRecord) -> None:
+        key = (record.order_id, record.operation)
+        if key in self._state.inbox:
+            raise DuplicateOperation(str(key))
+        self._state.inbox[key] = record
+
+    def transition(self, expected: Outcome, record: InboxRecord) -> bool:
+        current = self._state.inbox.get((record.order_id, record.operation))
+        if current is None or current.outcome is not expected:
+            return False
+        self._state.inbox[(record.order_id, record.operation)] = record
+        return True
+
+
+class FakeOutbox(ports.Outbox):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    def add(self, event: OutcomeEvent) -> None:
+        self._state.outbox.append(event)
+
+
+class FakeUnitOfWork(ports.UnitOfWork):
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._working: MemoryState | None = None
+
+    def __enter__(self) -> FakeUnitOfWork:
+        with self._store.lock:
+            self._working = copy.deepcopy(self._store.state)
+        self.skus = FakeSkuRepository(self._working)
+        self.products = FakeProductRepository(self._working)
+        self.ledger = FakeLedger(self._working)
+        self.inbox = FakeInbox(self._working)
+        self.outbox = FakeOutbox(self._working)
+        return self
+
+    def commit(self) -> None:
+        assert self._working is not None
+        with self._store.lock:
+            self._store.state = self._working
+            self._store.commits += 1
+        self._working = copy.deepcopy(self._working)
+
+    def rollback(self) -> None:
+        self._working = None
+
+
+class FixedClock(ports.Clock):
+    def __init__(self, start: datetime | None = None) -> None:
+        self.moment = start or datetime(2026, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        self.moment += timedelta(milliseconds=1)
+        return self.moment

@@ -1,0 +1,81 @@
+"""Real databases for integration tests: SQLite in a temporary file and MariaDB from scripts/infra.
+
+Every test that takes `engine` runs once per dialect. MariaDB comes from `scripts/infra up mariadb`;
+when it is not reachable the MariaDB variants skip, except under CI=true where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+
+from product_service.application.service import InventoryService
+from product_service.bootstrap import bootstrap
+from product_service.infrastructure.db import migrate
+from product_service.infrastructure.db.engine import build_engine
+from product_service.infrastructure.db.tables import metadata
+from product_service.infrastructure.settings import Settings
+
+MARIADB_URL = os.environ.get(
+    "PRODUCT_TEST_MYSQL_URL", "mysql+pymysql://product:product@127.0.0.1:3306/product_test"
+)
+
+
+def _mariadb_or_skip() -> Engine:
+    engine = build_engine(MARIADB_URL, pool_size=12)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        engine.dispose()
+        message = f"MariaDB not reachable at {MARIADB_URL} (run `scripts/infra up mariadb`): {exc.orig}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def mariadb_engine() -> Iterator[Engine]:
+    engine = _mariadb_or_skip()
+    with engine.begin() as connection:
+        for table in [*reversed(metadata.sorted_tables)]:
+            connection.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def empty_tables(engine: Engine) -> None:
+    with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        sqlite = build_engine(f"sqlite:///{tmp_path / 'test.db'}")
+        migrate.upgrade(sqlite)
+        yield sqlite
+        sqlite.dispose()
+    else:
+        shared: Engine = request.getfixturevalue("mariadb_engine")
+        empty_tables(shared)
+        yield shared
+
+
+@pytest.fixture
+def settings(engine: Engine) -> Settings:
+    return Settings(database_url=engine.url.render_as_string(hide_password=False))
+
+
+@pytest.fixture
+def inventory(engine: Engine, settings: Settings) -> InventoryService:
+    return bootstrap(settings, engine=engine).inventory

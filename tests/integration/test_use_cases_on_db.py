@@ -1,0 +1,86 @@
+"""The use cases end to end on real databases: the rules of DESIGN.md section 4 hold in SQL."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, settings
+from sqlalchemy import Engine, select
+
+from product_service.application.service import InventoryService
+from product_service.bootstrap import bootstrap
+from product_service.domain.commands import RevertInventory
+from product_service.domain.model import FailureReason, Outcome
+from product_service.infrastructure.db import migrate
+from product_service.infrastructure.db.engine import build_engine
+from product_service.infrastructure.db.tables import outbox
+from product_service.infrastructure.settings import Settings
+from tests.factories import order, product_with
+from tests.inventory_machine import InventoryMachine
+
+
+def outbox_rows(engine: Engine) -> list[tuple[str, str, dict[str, object]]]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(outbox).order_by(outbox.c.id)).all()
+    return [(row.topic, row.message_key, json.loads(row.payload)) for row in rows]
+
+
+def test_a_paid_order_commits_stock_ledger_inbox_and_outbox_together(
+    inventory: InventoryService, engine: Engine
+) -> None:
+    a, b = inventory.create_product(product_with(10, 4)).skus
+    result = inventory.deduct(order(1001, (a.id, 2), (b.id, 4), message_id="evt-1"))
+    assert result.outcome is Outcome.SUCCEEDED
+    assert [inventory.sku(a.id).stock, inventory.sku(b.id).stock] == [8, 0]
+    assert outbox_rows(engine) == [
+        ("OnInventoryDeductSuccess", "1001", {"OrderId": "1001", "Sku": [
+            {"Id": str(a.id), "Quantity": 2, "Stock": 8, "Threshold": 2},
+            {"Id": str(b.id), "Quantity": 4, "Stock": 0, "Threshold": 2},
+        ]}),
+    ]
+    assert inventory.ledger_mismatches() == {}
+
+
+def test_one_short_line_fails_the_whole_order_in_sql(inventory: InventoryService, engine: Engine) -> None:
+    a, b, c = inventory.create_product(product_with(5, 1, 5)).skus
+    result = inventory.deduct(order(7, (a.id, 1), (b.id, 2), (c.id, 1)))
+    assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.INSUFFICIENT_STOCK)
+    assert [inventory.sku(s.id).stock for s in (a, b, c)] == [5, 1, 5]
+    ((topic, key, payload),) = outbox_rows(engine)
+    assert (topic, key, payload["Reason"]) == ("OnInventoryDeductFailed", "7", "INSUFFICIENT_STOCK")
+
+
+def test_duplicates_and_revert_before_deduct_hold_in_sql(inventory: InventoryService, engine: Engine) -> None:
+    (sku,) = inventory.create_product(product_with(5)).skus
+    inventory.deduct(order(1, (sku.id, 2)))
+    assert inventory.deduct(order(1, (sku.id, 2))).duplicate
+    inventory.revert(RevertInventory(1))
+    assert inventory.revert(RevertInventory(1)).duplicate
+    inventory.revert(RevertInventory(2))
+    refused = inventory.deduct(order(2, (sku.id, 1)))
+    assert refused.reason is FailureReason.ORDER_REVERTED and not refused.duplicate
+    assert inventory.sku(sku.id).stock == 5
+    topics = [topic for topic, _, _ in outbox_rows(engine)]
+    assert topics == ["OnInventoryDeductSuccess", "OnInventoryReverted", "OnInventoryReverted",
+                      "OnInventoryDeductFailed"]
+    assert inventory.ledger_mismatches() == {}
+
+
+def _build_on_sqlite() -> InventoryService:
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="product-prop-")
+    settings_ = Settings(database_url=f"sqlite:///{path}/prop.db")
+    engine = build_engine(settings_.database_url)
+    migrate.upgrade(engine)
+    return bootstrap(settings_, engine=engine).inventory
+
+
+class SqliteInventoryMachine(InventoryMachine):
+    build = staticmethod(_build_on_sqlite)
+
+
+SqliteInventoryMachine.TestCase.settings = settings(
+    max_examples=15, stateful_step_count=20, deadline=None, suppress_health_check=list(HealthCheck)
+)
+test_ledger_reconciles_on_sqlite_after_every_step = SqliteInventoryMachine.TestCase

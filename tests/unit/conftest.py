@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import pytest
+
+from product_service.application.service import InventoryService
+from product_service.bootstrap import bootstrap
+from product_service.infrastructure.settings import Settings
+from tests.fakes import FakeUnitOfWork, FixedClock, MemoryStore
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(max_order_lines=5, max_line_quantity=100, max_stock_adjustment=1000)
+
+
+@pytest.fixture
+def inventory(store: MemoryStore, settings: Settings) -> InventoryService:
+    app = bootstrap(settings, uow_factory=lambda: FakeUnitOfWork(store), clock=FixedClock())
+    return app.inventory
