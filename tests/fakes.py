@@ -67,8 +67,15 @@ class FakeSkuRepository(ports.SkuRepository):
     def add(self, product_id: int, new: NewSku) -> Sku:
         if self.get_by_code(new.code) is not None:
             raise DuplicateSkuCode(new.code)
-        sku = Sku(self._state.new_id(), product_id, new.code, new.price, new.stock,
-                  new.warn_threshold, status=new.status)
+        sku = Sku(
+            self._state.new_id(),
+            product_id,
+            new.code,
+            new.price,
+            new.stock,
+            new.warn_threshold,
+            status=new.status,
+        )
         self._state.skus[sku.id] = sku
         return sku
 

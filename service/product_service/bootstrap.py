@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from product_service.application.ports import Clock, DistributedLock, NoLock, SystemClock, UnitOfWork
+from product_service.application.ports import (
+    Clock,
+    DistributedLock,
+    NoLock,
+    SystemClock,
+    UnitOfWork,
+)
 from product_service.application.service import InventoryService
 from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.db.unit_of_work import uow_factory as sql_uow_factory
@@ -36,7 +42,9 @@ def bootstrap(
 ) -> Application:
     """Builds the application; tests pass in-memory adapters, production passes nothing."""
     if uow_factory is None:
-        engine = engine or build_engine(settings.database_url, pool_size=settings.database_pool_size)
+        engine = engine or build_engine(
+            settings.database_url, pool_size=settings.database_pool_size
+        )
         uow_factory = sql_uow_factory(engine, EventSerializer(settings.topics))
     inventory = InventoryService(
         uow_factory=uow_factory,

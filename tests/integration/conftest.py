@@ -33,7 +33,9 @@ def _mariadb_or_skip() -> Engine:
             connection.execute(text("SELECT 1"))
     except OperationalError as exc:
         engine.dispose()
-        message = f"MariaDB not reachable at {MARIADB_URL} (run `scripts/infra up mariadb`): {exc.orig}"
+        message = (
+            f"MariaDB not reachable at {MARIADB_URL} (run `scripts/infra up mariadb`): {exc.orig}"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)

@@ -43,7 +43,9 @@ def count(engine: Engine, statement) -> int:  # type: ignore[no-untyped-def]
         return int(connection.execute(statement).scalar() or 0)
 
 
-def test_eight_threads_never_oversell_one_hot_sku(hot_inventory: InventoryService, mariadb_engine: Engine) -> None:
+def test_eight_threads_never_oversell_one_hot_sku(
+    hot_inventory: InventoryService, mariadb_engine: Engine
+) -> None:
     (sku,) = hot_inventory.create_product(product_with(STOCK)).skus
     lowest_seen = [STOCK]
     done = threading.Event()
@@ -54,7 +56,10 @@ def test_eight_threads_never_oversell_one_hot_sku(hot_inventory: InventoryServic
 
     def worker(thread: int) -> Counter[Outcome]:
         first = thread * ORDERS_PER_THREAD + 1
-        return Counter(deduct_retrying(hot_inventory, oid, sku.id) for oid in range(first, first + ORDERS_PER_THREAD))
+        return Counter(
+            deduct_retrying(hot_inventory, oid, sku.id)
+            for oid in range(first, first + ORDERS_PER_THREAD)
+        )
 
     watcher = threading.Thread(target=watch_stock)
     watcher.start()
@@ -65,10 +70,20 @@ def test_eight_threads_never_oversell_one_hot_sku(hot_inventory: InventoryServic
 
     assert outcomes == {Outcome.SUCCEEDED: 1000, Outcome.FAILED: 3000}
     assert hot_inventory.sku(sku.id).stock == 0 and lowest_seen[0] >= 0
-    assert count(mariadb_engine, select(func.sum(stock_ledger.c.delta)).where(stock_ledger.c.kind == "DEDUCT")) == -1000
-    recorded = Counter(dict(
-        mariadb_engine.connect().execute(select(inbox.c.outcome, func.count()).group_by(inbox.c.outcome)).all()
-    ))
+    assert (
+        count(
+            mariadb_engine,
+            select(func.sum(stock_ledger.c.delta)).where(stock_ledger.c.kind == "DEDUCT"),
+        )
+        == -1000
+    )
+    recorded = Counter(
+        dict(
+            mariadb_engine.connect()
+            .execute(select(inbox.c.outcome, func.count()).group_by(inbox.c.outcome))
+            .all()
+        )
+    )
     assert recorded == {"SUCCEEDED": 1000, "FAILED": 3000}
     assert count(mariadb_engine, select(func.count()).select_from(outbox)) == 4000
     assert hot_inventory.ledger_mismatches() == {}
@@ -96,4 +111,10 @@ def test_the_same_order_submitted_fifty_times_at_once_deducts_once(
     assert Counter(results) == {(Outcome.SUCCEEDED, False): 1, (Outcome.SUCCEEDED, True): 49}
     assert hot_inventory.sku(sku.id).stock == 97
     assert count(mariadb_engine, select(func.count()).select_from(outbox)) == 1
-    assert count(mariadb_engine, select(func.count()).select_from(stock_ledger).where(stock_ledger.c.order_id == 4242)) == 1
+    assert (
+        count(
+            mariadb_engine,
+            select(func.count()).select_from(stock_ledger).where(stock_ledger.c.order_id == 4242),
+        )
+        == 1
+    )

@@ -23,7 +23,9 @@ def test_migrations_go_down_to_empty_and_up_to_the_newest_schema(engine: Engine)
 
 def test_the_stock_check_refuses_negative_stock(engine: Engine) -> None:
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO products (name, created_at) VALUES ('p', '2026-01-01')"))
+        connection.execute(
+            text("INSERT INTO products (name, created_at) VALUES ('p', '2026-01-01')")
+        )
         product_id = connection.execute(text("SELECT max(id) FROM products")).scalar()
         connection.execute(
             text("INSERT INTO skus (product_id, code, price, stock) VALUES (:p, 'CHK', 1, 0)"),

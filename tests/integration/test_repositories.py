@@ -46,7 +46,11 @@ def test_a_sku_round_trips_with_its_decimal_price(engine: Engine) -> None:
     with uow_for(engine) as uow:
         sku = uow.skus.get(sku_id)
         assert uow.skus.get_by_code("ROUND-TRIP") == sku
-    assert sku is not None and (sku.stock, sku.price, sku.code) == (7, Decimal("12.30"), "ROUND-TRIP")
+    assert sku is not None and (sku.stock, sku.price, sku.code) == (
+        7,
+        Decimal("12.30"),
+        "ROUND-TRIP",
+    )
 
 
 def test_a_duplicate_sku_code_is_a_domain_error(engine: Engine) -> None:
@@ -70,7 +74,9 @@ def test_conditional_deduct_refuses_more_than_the_stock(engine: Engine) -> None:
 def test_adjustments_stay_within_zero_and_the_maximum(engine: Engine) -> None:
     sku_id = add_sku(engine, 3)
     with uow_for(engine) as uow:
-        assert uow.skus.try_adjust(sku_id, -4, 100) is False  # unsigned MySQL arithmetic must not error
+        assert (
+            uow.skus.try_adjust(sku_id, -4, 100) is False
+        )  # unsigned MySQL arithmetic must not error
         assert uow.skus.try_adjust(sku_id, 98, 100) is False
         assert uow.skus.try_adjust(sku_id, 97, 100) is True
         assert uow.skus.try_adjust(sku_id, -100, 100) is True
@@ -96,7 +102,9 @@ def test_the_inbox_refuses_a_second_record_of_the_same_operation(engine: Engine)
     record = InboxRecord(1, Operation.DEDUCT, "m1", Outcome.PENDING, FailureReason.NONE, NOW)
     with uow_for(engine) as uow:
         uow.inbox.add(record)
-        uow.inbox.add(InboxRecord(1, Operation.REVERT, "m2", Outcome.SUCCEEDED, FailureReason.NONE, NOW))
+        uow.inbox.add(
+            InboxRecord(1, Operation.REVERT, "m2", Outcome.SUCCEEDED, FailureReason.NONE, NOW)
+        )
         uow.commit()
     with pytest.raises(DuplicateOperation), uow_for(engine) as uow:
         uow.inbox.add(record)
@@ -104,7 +112,9 @@ def test_the_inbox_refuses_a_second_record_of_the_same_operation(engine: Engine)
 
 def test_an_inbox_transition_happens_only_from_the_expected_outcome(engine: Engine) -> None:
     pending = InboxRecord(2, Operation.DEDUCT, "m", Outcome.PENDING, FailureReason.NONE, NOW)
-    done = InboxRecord(2, Operation.DEDUCT, "m", Outcome.FAILED, FailureReason.INSUFFICIENT_STOCK, NOW)
+    done = InboxRecord(
+        2, Operation.DEDUCT, "m", Outcome.FAILED, FailureReason.INSUFFICIENT_STOCK, NOW
+    )
     with uow_for(engine) as uow:
         uow.inbox.add(pending)
         assert uow.inbox.transition(Outcome.PREEMPTED, done) is False
@@ -117,12 +127,14 @@ def test_an_inbox_transition_happens_only_from_the_expected_outcome(engine: Engi
 def test_the_ledger_sums_an_orders_deductions_per_sku(engine: Engine) -> None:
     a, b = add_sku(engine), add_sku(engine)
     with uow_for(engine) as uow:
-        uow.ledger.append([
-            StockLedgerEntry(a, -2, LedgerKind.DEDUCT, NOW, order_id=9),
-            StockLedgerEntry(b, -1, LedgerKind.DEDUCT, NOW, order_id=9),
-            StockLedgerEntry(a, -5, LedgerKind.DEDUCT, NOW, order_id=10),
-            StockLedgerEntry(a, 4, LedgerKind.ADJUST, NOW, note="restock"),
-        ])
+        uow.ledger.append(
+            [
+                StockLedgerEntry(a, -2, LedgerKind.DEDUCT, NOW, order_id=9),
+                StockLedgerEntry(b, -1, LedgerKind.DEDUCT, NOW, order_id=9),
+                StockLedgerEntry(a, -5, LedgerKind.DEDUCT, NOW, order_id=10),
+                StockLedgerEntry(a, 4, LedgerKind.ADJUST, NOW, note="restock"),
+            ]
+        )
         assert uow.ledger.deducted_by_order(9) == {a: 2, b: 1}
         assert uow.ledger.balances() == {a: -3, b: -1}
 
@@ -133,8 +145,16 @@ def test_the_outbox_stores_the_serialized_event_keyed_by_order(engine: Engine) -
         uow.commit()
     with uow_for(engine) as uow:
         (row,) = uow.execute(select(outbox)).all()
-    assert (row.topic, row.message_key, row.published_at, row.attempts) == ("OnInventoryReverted", "42", None, 0)
-    assert json.loads(row.payload) == {"OrderId": "42", "Sku": [{"Id": "1", "Quantity": 2, "Stock": 3}]}
+    assert (row.topic, row.message_key, row.published_at, row.attempts) == (
+        "OnInventoryReverted",
+        "42",
+        None,
+        0,
+    )
+    assert json.loads(row.payload) == {
+        "OrderId": "42",
+        "Sku": [{"Id": "1", "Quantity": 2, "Stock": 3}],
+    }
 
 
 def test_an_unreachable_database_is_a_transient_error() -> None:

@@ -33,15 +33,24 @@ def test_a_paid_order_commits_stock_ledger_inbox_and_outbox_together(
     assert result.outcome is Outcome.SUCCEEDED
     assert [inventory.sku(a.id).stock, inventory.sku(b.id).stock] == [8, 0]
     assert outbox_rows(engine) == [
-        ("OnInventoryDeductSuccess", "1001", {"OrderId": "1001", "Sku": [
-            {"Id": str(a.id), "Quantity": 2, "Stock": 8, "Threshold": 2},
-            {"Id": str(b.id), "Quantity": 4, "Stock": 0, "Threshold": 2},
-        ]}),
+        (
+            "OnInventoryDeductSuccess",
+            "1001",
+            {
+                "OrderId": "1001",
+                "Sku": [
+                    {"Id": str(a.id), "Quantity": 2, "Stock": 8, "Threshold": 2},
+                    {"Id": str(b.id), "Quantity": 4, "Stock": 0, "Threshold": 2},
+                ],
+            },
+        ),
     ]
     assert inventory.ledger_mismatches() == {}
 
 
-def test_one_short_line_fails_the_whole_order_in_sql(inventory: InventoryService, engine: Engine) -> None:
+def test_one_short_line_fails_the_whole_order_in_sql(
+    inventory: InventoryService, engine: Engine
+) -> None:
     a, b, c = inventory.create_product(product_with(5, 1, 5)).skus
     result = inventory.deduct(order(7, (a.id, 1), (b.id, 2), (c.id, 1)))
     assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.INSUFFICIENT_STOCK)
@@ -50,7 +59,9 @@ def test_one_short_line_fails_the_whole_order_in_sql(inventory: InventoryService
     assert (topic, key, payload["Reason"]) == ("OnInventoryDeductFailed", "7", "INSUFFICIENT_STOCK")
 
 
-def test_duplicates_and_revert_before_deduct_hold_in_sql(inventory: InventoryService, engine: Engine) -> None:
+def test_duplicates_and_revert_before_deduct_hold_in_sql(
+    inventory: InventoryService, engine: Engine
+) -> None:
     (sku,) = inventory.create_product(product_with(5)).skus
     inventory.deduct(order(1, (sku.id, 2)))
     assert inventory.deduct(order(1, (sku.id, 2))).duplicate
@@ -61,8 +72,12 @@ def test_duplicates_and_revert_before_deduct_hold_in_sql(inventory: InventorySer
     assert refused.reason is FailureReason.ORDER_REVERTED and not refused.duplicate
     assert inventory.sku(sku.id).stock == 5
     topics = [topic for topic, _, _ in outbox_rows(engine)]
-    assert topics == ["OnInventoryDeductSuccess", "OnInventoryReverted", "OnInventoryReverted",
-                      "OnInventoryDeductFailed"]
+    assert topics == [
+        "OnInventoryDeductSuccess",
+        "OnInventoryReverted",
+        "OnInventoryReverted",
+        "OnInventoryDeductFailed",
+    ]
     assert inventory.ledger_mismatches() == {}
 
 

@@ -104,10 +104,14 @@ def test_lines_for_the_same_sku_are_merged(inventory: InventoryService, store: M
     assert [(s.sku_id, s.quantity) for s in event.skus] == [(sku.id, 5)]  # type: ignore[union-attr]
 
 
-def test_writes_one_ledger_row_per_deducted_sku(inventory: InventoryService, store: MemoryStore) -> None:
+def test_writes_one_ledger_row_per_deducted_sku(
+    inventory: InventoryService, store: MemoryStore
+) -> None:
     a, b = inventory.create_product(product_with(10, 10)).skus
     inventory.deduct(order(7, (b.id, 2), (a.id, 1)))
-    deductions = [(e.sku_id, e.delta, e.order_id) for e in store.state.ledger if e.kind is LedgerKind.DEDUCT]
+    deductions = [
+        (e.sku_id, e.delta, e.order_id) for e in store.state.ledger if e.kind is LedgerKind.DEDUCT
+    ]
     assert deductions == [(a.id, -1, 7), (b.id, -2, 7)]
 
 
@@ -118,15 +122,21 @@ def test_a_deduct_after_a_revert_is_refused_with_order_reverted(
     inventory.revert(RevertInventory(5))
     result = inventory.deduct(order(5, (sku.id, 1)))
     assert (result.outcome, result.reason, result.duplicate) == (
-        Outcome.FAILED, FailureReason.ORDER_REVERTED, False
+        Outcome.FAILED,
+        FailureReason.ORDER_REVERTED,
+        False,
     )
     assert stock_of(inventory, sku.id) == [10]
     failed = store.state.outbox[-1]
     assert isinstance(failed, InventoryDeductFailed)
-    assert [(line.requested, line.reason) for line in failed.lines] == [(1, FailureReason.ORDER_REVERTED)]
+    assert [(line.requested, line.reason) for line in failed.lines] == [
+        (1, FailureReason.ORDER_REVERTED)
+    ]
 
 
-def test_a_refused_deduct_is_itself_idempotent(inventory: InventoryService, store: MemoryStore) -> None:
+def test_a_refused_deduct_is_itself_idempotent(
+    inventory: InventoryService, store: MemoryStore
+) -> None:
     (sku,) = inventory.create_product(product_with(10)).skus
     inventory.revert(RevertInventory(5))
     inventory.deduct(order(5, (sku.id, 1)))

@@ -1,4 +1,4 @@
-"""The wire contract: original Go field names and lowerCamel both parse; output matches DESIGN.md."""
+"""The wire contract: Go field names and lowerCamel both parse; output matches DESIGN.md."""
 
 from __future__ import annotations
 
@@ -41,8 +41,14 @@ def test_unknown_fields_are_ignored() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [b"not json", b'{"OrderId": "abc"}', b'{"OrderId": 1, "OrderDetails": [{"quantity": 2.5}]}',
-     b"\xff\xfe", b'{"OrderId": 99999999999999999999}', b'{"OrderDetails": {"sku_id": 1}}'],
+    [
+        b"not json",
+        b'{"OrderId": "abc"}',
+        b'{"OrderId": 1, "OrderDetails": [{"quantity": 2.5}]}',
+        b"\xff\xfe",
+        b'{"OrderId": 99999999999999999999}',
+        b'{"OrderDetails": {"sku_id": 1}}',
+    ],
 )
 def test_malformed_payloads_raise_a_clear_error(payload: bytes) -> None:
     with pytest.raises(MalformedEvent, match="OnPaymentSuccess payload is malformed"):
@@ -50,17 +56,21 @@ def test_malformed_payloads_raise_a_clear_error(payload: bytes) -> None:
 
 
 def test_success_payload_matches_the_contract_example() -> None:
-    message = EventSerializer(Topics()).serialize(InventoryDeducted(1001, (DeductedSku(71, 2, 48, 10),)))
+    message = EventSerializer(Topics()).serialize(
+        InventoryDeducted(1001, (DeductedSku(71, 2, 48, 10),))
+    )
     assert message.topic == "OnInventoryDeductSuccess"
     assert message.key == "1001"
     assert json.loads(message.payload) == {
-        "OrderId": "1001", "Sku": [{"Id": "71", "Quantity": 2, "Stock": 48, "Threshold": 10}]
+        "OrderId": "1001",
+        "Sku": [{"Id": "71", "Quantity": 2, "Stock": 48, "Threshold": 10}],
     }
 
 
 def test_failure_payload_lists_requested_available_and_reason_per_line() -> None:
     event = InventoryDeductFailed(
-        8, FailureReason.UNKNOWN_SKU,
+        8,
+        FailureReason.UNKNOWN_SKU,
         (FailedLine(1, 2, 5, FailureReason.NONE), FailedLine(9, 1, 0, FailureReason.UNKNOWN_SKU)),
     )
     message = EventSerializer(Topics(deduct_failed="failed-topic")).serialize(event)

@@ -12,7 +12,9 @@ from tests.inventory_machine import InventoryMachine
 
 def build_in_memory():  # type: ignore[no-untyped-def]
     store = MemoryStore()
-    return bootstrap(Settings(), uow_factory=lambda: FakeUnitOfWork(store), clock=FixedClock()).inventory
+    return bootstrap(
+        Settings(), uow_factory=lambda: FakeUnitOfWork(store), clock=FixedClock()
+    ).inventory
 
 
 class InMemoryInventoryMachine(InventoryMachine):
@@ -20,6 +22,9 @@ class InMemoryInventoryMachine(InventoryMachine):
 
 
 InMemoryInventoryMachine.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=150,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 test_ledger_reconciles_after_every_step = InMemoryInventoryMachine.TestCase

@@ -29,7 +29,9 @@ def test_threshold_check_reports_each_sku_in_request_order_with_unknowns(
     low, fine = inventory.create_product(product_with(2, 50)).skus  # thresholds are 2
     statuses = inventory.check_thresholds([fine.id, 999, low.id])
     assert [(s.sku_id, s.known, s.below_threshold) for s in statuses] == [
-        (fine.id, True, False), (999, False, False), (low.id, True, True)
+        (fine.id, True, False),
+        (999, False, False),
+        (low.id, True, True),
     ]
 
 
@@ -45,6 +47,10 @@ def test_order_record_shows_each_operation(inventory: InventoryService) -> None:
     (sku,) = inventory.create_product(product_with(5)).skus
     inventory.deduct(order(3, (sku.id, 1), message_id="msg-3"))
     (record,) = inventory.order_record(3)
-    assert (record.operation.value, record.outcome.value, record.message_id) == ("DEDUCT", "SUCCEEDED", "msg-3")
+    assert (record.operation.value, record.outcome.value, record.message_id) == (
+        "DEDUCT",
+        "SUCCEEDED",
+        "msg-3",
+    )
     with pytest.raises(OrderNotFound):
         inventory.order_record(4)

@@ -25,7 +25,9 @@ def test_revert_writes_ledger_rows_and_publishes_what_it_gave_back(
     (sku,) = inventory.create_product(product_with(10)).skus
     inventory.deduct(order(1, (sku.id, 3)))
     inventory.revert(RevertInventory(1))
-    reverts = [(e.sku_id, e.delta, e.order_id) for e in store.state.ledger if e.kind is LedgerKind.REVERT]
+    reverts = [
+        (e.sku_id, e.delta, e.order_id) for e in store.state.ledger if e.kind is LedgerKind.REVERT
+    ]
     assert reverts == [(sku.id, 3, 1)]
     event = store.state.outbox[-1]
     assert isinstance(event, InventoryReverted)
@@ -43,7 +45,9 @@ def test_a_replayed_revert_changes_nothing(inventory: InventoryService, store: M
     assert len(store.state.outbox) == events
 
 
-def test_reverting_a_failed_order_gives_nothing_back(inventory: InventoryService, store: MemoryStore) -> None:
+def test_reverting_a_failed_order_gives_nothing_back(
+    inventory: InventoryService, store: MemoryStore
+) -> None:
     (sku,) = inventory.create_product(product_with(1)).skus
     inventory.deduct(order(1, (sku.id, 5)))
     result = inventory.revert(RevertInventory(1))

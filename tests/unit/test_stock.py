@@ -8,7 +8,12 @@ import pytest
 
 from product_service.application.service import InventoryService
 from product_service.domain.commands import AdjustStock, CreateProduct
-from product_service.domain.errors import DuplicateSkuCode, InsufficientStock, InvalidCommand, UnknownSku
+from product_service.domain.errors import (
+    DuplicateSkuCode,
+    InsufficientStock,
+    InvalidCommand,
+    UnknownSku,
+)
 from product_service.domain.model import LedgerKind
 from tests.factories import new_sku, product_with
 from tests.fakes import MemoryStore
@@ -78,8 +83,13 @@ def test_adjusting_an_unknown_sku_is_an_error(inventory: InventoryService) -> No
 
 @pytest.mark.parametrize(
     ("delta", "reason", "code"),
-    [(0, "x", "INVALID_DELTA"), (1001, "x", "QUANTITY_TOO_LARGE"), (-1001, "x", "QUANTITY_TOO_LARGE"),
-     (5, "   ", "MISSING_REASON"), (5, "r" * 256, "MISSING_REASON")],
+    [
+        (0, "x", "INVALID_DELTA"),
+        (1001, "x", "QUANTITY_TOO_LARGE"),
+        (-1001, "x", "QUANTITY_TOO_LARGE"),
+        (5, "   ", "MISSING_REASON"),
+        (5, "r" * 256, "MISSING_REASON"),
+    ],
 )
 def test_an_invalid_adjustment_is_refused(
     inventory: InventoryService, store: MemoryStore, delta: int, reason: str, code: str

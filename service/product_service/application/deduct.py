@@ -50,8 +50,12 @@ def _deduct_once(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> Ope
     if previous is not None and previous.is_settled:
         return OperationResult.duplicate_of(previous)
     record = InboxRecord(
-        command.order_id, Operation.DEDUCT, command.message_id, Outcome.PENDING,
-        FailureReason.NONE, clock.now(),
+        command.order_id,
+        Operation.DEDUCT,
+        command.message_id,
+        Outcome.PENDING,
+        FailureReason.NONE,
+        clock.now(),
     )
     if previous is None:
         uow.inbox.add(record)

@@ -10,7 +10,13 @@ from types import TracebackType
 
 from product_service.domain.commands import NewSku
 from product_service.domain.events import OutcomeEvent
-from product_service.domain.model import InboxRecord, Operation, Outcome, Product, Sku, StockLedgerEntry
+from product_service.domain.model import (
+    InboxRecord,
+    Operation,
+    Outcome,
+    Sku,
+    StockLedgerEntry,
+)
 
 
 class SkuRepository(abc.ABC):

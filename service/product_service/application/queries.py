@@ -34,7 +34,9 @@ def get_product(product_id: int, uow: UnitOfWork) -> Product:
 
 def stock_by_code(code: str, uow: UnitOfWork) -> Sku:
     if not code or len(code) > 64:
-        raise InvalidCommand(f"SKU code {code!r} must have 1 to 64 characters", code="INVALID_SKU_CODE")
+        raise InvalidCommand(
+            f"SKU code {code!r} must have 1 to 64 characters", code="INVALID_SKU_CODE"
+        )
     with uow:
         sku = uow.skus.get_by_code(code)
     if sku is None:
@@ -45,7 +47,9 @@ def stock_by_code(code: str, uow: UnitOfWork) -> Sku:
 def check_thresholds(sku_ids: Sequence[int], uow: UnitOfWork) -> list[ThresholdStatus]:
     """One status per requested id, in request order; unknown ids are reported, not raised."""
     if not sku_ids or len(sku_ids) > MAX_BATCH:
-        raise InvalidCommand(f"a threshold check takes 1 to {MAX_BATCH} SKU ids", code="INVALID_BATCH")
+        raise InvalidCommand(
+            f"a threshold check takes 1 to {MAX_BATCH} SKU ids", code="INVALID_BATCH"
+        )
     for sku_id in sku_ids:
         require_id(sku_id, "SKU id")
     with uow:

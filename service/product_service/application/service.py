@@ -6,7 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from product_service.application import deduct, queries, revert, stock
-from product_service.application.ports import Clock, DistributedLock, NoLock, SystemClock, UnitOfWork
+from product_service.application.ports import (
+    Clock,
+    DistributedLock,
+    NoLock,
+    SystemClock,
+    UnitOfWork,
+)
 from product_service.application.results import OperationResult, ThresholdStatus
 from product_service.domain.commands import (
     AdjustStock,

@@ -40,7 +40,11 @@ def adjust_stock(command: AdjustStock, uow: UnitOfWork, max_delta: int, clock: C
                 f"(it must stay within 0..{MAX_STOCK})"
             )
         uow.ledger.append(
-            [StockLedgerEntry(sku.id, command.delta, LedgerKind.ADJUST, clock.now(), note=command.reason)]
+            [
+                StockLedgerEntry(
+                    sku.id, command.delta, LedgerKind.ADJUST, clock.now(), note=command.reason
+                )
+            ]
         )
         adjusted = uow.skus.get(command.sku_id)
         uow.commit()

@@ -75,7 +75,9 @@ class AdjustStock:
     def validated(self, max_quantity: int) -> AdjustStock:
         require_id(self.sku_id, "SKU id")
         if type(self.delta) is not int or self.delta == 0:
-            raise InvalidCommand("stock adjustment must be a non-zero integer", code="INVALID_DELTA")
+            raise InvalidCommand(
+                "stock adjustment must be a non-zero integer", code="INVALID_DELTA"
+            )
         if abs(self.delta) > max_quantity:
             raise InvalidCommand(
                 f"stock adjustment {self.delta} exceeds the maximum of {max_quantity}",
@@ -119,7 +121,9 @@ class CreateProduct:
 
 def _validate_new_sku(sku: NewSku, max_stock: int) -> None:
     if not sku.code or len(sku.code) > 64 or sku.code != sku.code.strip():
-        raise InvalidCommand(f"SKU code {sku.code!r} must have 1 to 64 characters", code="INVALID_SKU_CODE")
+        raise InvalidCommand(
+            f"SKU code {sku.code!r} must have 1 to 64 characters", code="INVALID_SKU_CODE"
+        )
     if not sku.price.is_finite() or sku.price < 0 or sku.price.as_tuple().exponent < -2:  # type: ignore[operator]
         raise InvalidCommand(
             f"SKU {sku.code}: price {sku.price} must be non-negative with at most 2 decimals",
@@ -128,17 +132,23 @@ def _validate_new_sku(sku: NewSku, max_stock: int) -> None:
     if type(sku.stock) is not int or not 0 <= sku.stock <= max_stock:
         raise InvalidCommand(f"SKU {sku.code}: stock must be 0..{max_stock}", code="INVALID_STOCK")
     if type(sku.warn_threshold) is not int or not 0 <= sku.warn_threshold <= max_stock:
-        raise InvalidCommand(f"SKU {sku.code}: warn threshold must be 0..{max_stock}", code="INVALID_THRESHOLD")
+        raise InvalidCommand(
+            f"SKU {sku.code}: warn threshold must be 0..{max_stock}", code="INVALID_THRESHOLD"
+        )
 
 
 def require_id(value: int, what: str) -> None:
     if type(value) is not int or not 1 <= value <= MAX_ID:
-        raise InvalidCommand(f"{what} {value!r} is not a positive 64-bit integer", code="INVALID_ID")
+        raise InvalidCommand(
+            f"{what} {value!r} is not a positive 64-bit integer", code="INVALID_ID"
+        )
 
 
 def require_quantity(value: int, maximum: int, what: str) -> None:
     if type(value) is not int or value <= 0:
-        raise InvalidCommand(f"{what}: quantity {value!r} is not a positive integer", code="INVALID_QUANTITY")
+        raise InvalidCommand(
+            f"{what}: quantity {value!r} is not a positive integer", code="INVALID_QUANTITY"
+        )
     if value > maximum:
         raise InvalidCommand(
             f"{what}: quantity {value} exceeds the maximum of {maximum}", code="QUANTITY_TOO_LARGE"

@@ -15,7 +15,6 @@ from product_service.domain.errors import InvalidCommand
 from product_service.domain.events import (
     InventoryDeducted,
     InventoryDeductFailed,
-    InventoryReverted,
     OutcomeEvent,
 )
 
@@ -55,23 +54,42 @@ class EventSerializer:
         topic, message = self._encode(event)
         event_id = uuid.uuid5(EVENT_ID_NAMESPACE, f"{type(event).__name__}:{event.order_id}")
         payload = json_format.MessageToJson(
-            message, preserving_proto_field_name=True, indent=None, always_print_fields_with_no_presence=True
+            message,
+            preserving_proto_field_name=True,
+            indent=None,
+            always_print_fields_with_no_presence=True,
         )
         return OutboxMessage(str(event_id), topic, str(event.order_id), payload)
 
     def _encode(self, event: OutcomeEvent) -> tuple[str, Message]:
         if isinstance(event, InventoryDeducted):
-            skus = [pb.DeductedSku(Id=s.sku_id, Quantity=s.quantity, Stock=s.stock, Threshold=s.threshold)
-                    for s in event.skus]
-            return self._topics.deduct_succeeded, pb.OnInventoryDeductSuccess(OrderId=event.order_id, Sku=skus)
-        if isinstance(event, InventoryDeductFailed):
-            lines = [pb.FailedLine(SkuId=line.sku_id, Requested=line.requested, Available=line.available,
-                                   Reason=pb.FailureReason.Value(line.reason.value))
-                     for line in event.lines]
-            return self._topics.deduct_failed, pb.OnInventoryDeductFailed(
-                OrderId=event.order_id, Reason=pb.FailureReason.Value(event.reason.value), Lines=lines
+            skus = [
+                pb.DeductedSku(
+                    Id=s.sku_id, Quantity=s.quantity, Stock=s.stock, Threshold=s.threshold
+                )
+                for s in event.skus
+            ]
+            return self._topics.deduct_succeeded, pb.OnInventoryDeductSuccess(
+                OrderId=event.order_id, Sku=skus
             )
-        skus_back = [pb.RevertedSku(Id=s.sku_id, Quantity=s.quantity, Stock=s.stock) for s in event.skus]
+        if isinstance(event, InventoryDeductFailed):
+            lines = [
+                pb.FailedLine(
+                    SkuId=line.sku_id,
+                    Requested=line.requested,
+                    Available=line.available,
+                    Reason=line.reason.value,
+                )
+                for line in event.lines
+            ]
+            return self._topics.deduct_failed, pb.OnInventoryDeductFailed(
+                OrderId=event.order_id,
+                Reason=event.reason.value,
+                Lines=lines,
+            )
+        skus_back = [
+            pb.RevertedSku(Id=s.sku_id, Quantity=s.quantity, Stock=s.stock) for s in event.skus
+        ]
         return self._topics.reverted, pb.OnInventoryReverted(OrderId=event.order_id, Sku=skus_back)
 
 

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     @classmethod
     def _supported_database(cls, url: str) -> str:
         if not url.startswith(("sqlite://", "mysql+pymysql://", "mariadb+pymysql://")):
-            raise ValueError("use sqlite:///<path> or mysql+pymysql://user:password@host:port/database")
+            raise ValueError(
+                "use sqlite:///<path> or mysql+pymysql://user:password@host:port/database"
+            )
         return url
 
     @property

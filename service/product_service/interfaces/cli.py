@@ -25,7 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        return _fail(EXIT_BAD_SETTINGS, f"invalid settings (environment variables PRODUCT_*):\n{exc}")
+        return _fail(
+            EXIT_BAD_SETTINGS, f"invalid settings (environment variables PRODUCT_*):\n{exc}"
+        )
     app = bootstrap(settings)
     try:
         if args.handler not in (_db_upgrade, _db_current):
@@ -35,7 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DomainError as exc:
         return _fail(EXIT_DOMAIN_ERROR, f"{exc.code}: {exc}")
     except TransientError as exc:
-        return _fail(EXIT_UNAVAILABLE, f"database {settings.safe_database_url()} unavailable: {exc}")
+        return _fail(
+            EXIT_UNAVAILABLE, f"database {settings.safe_database_url()} unavailable: {exc}"
+        )
     finally:
         app.close()
 
@@ -62,13 +66,19 @@ def _require_current_schema(app: Application) -> None:
 def _db_upgrade(app: Application, _args: argparse.Namespace) -> None:
     assert app.engine is not None
     migrate.upgrade(app.engine)
-    print(f"database {app.settings.safe_database_url()} at revision {migrate.current_revision(app.engine)}")
+    print(
+        f"database {app.settings.safe_database_url()} "
+        f"at revision {migrate.current_revision(app.engine)}"
+    )
 
 
 def _db_current(app: Application, _args: argparse.Namespace) -> None:
     assert app.engine is not None
     current, head = migrate.current_revision(app.engine), migrate.head_revision(app.engine)
-    print(f"current {current or '(empty)'}, newest {head}" + ("" if current == head else " (run: db upgrade)"))
+    print(
+        f"current {current or '(empty)'}, newest {head}"
+        + ("" if current == head else " (run: db upgrade)")
+    )
 
 
 def _seed(app: Application, _args: argparse.Namespace) -> None:
@@ -91,27 +101,36 @@ def _stock(app: Application, args: argparse.Namespace) -> None:
 def _print_sku(app: Application, code: str) -> None:
     sku = app.inventory.stock_by_code(code)
     alert = "  LOW" if sku.below_threshold else ""
-    print(f"{sku.code:<16} id={sku.id:<6} stock={sku.stock:<6} threshold={sku.warn_threshold:<5}"
-          f" sales={sku.sales:<6} {sku.status.value}{alert}")
+    print(
+        f"{sku.code:<16} id={sku.id:<6} stock={sku.stock:<6} threshold={sku.warn_threshold:<5}"
+        f" sales={sku.sales:<6} {sku.status.value}{alert}"
+    )
 
 
 def _order(app: Application, args: argparse.Namespace) -> None:
     for record in app.inventory.order_record(args.order_id):
-        print(f"order {record.order_id} {record.operation.value:<6} {record.outcome.value:<9} "
-              f"reason={record.reason.value:<18} at {record.created_at:%Y-%m-%d %H:%M:%S} "
-              f"message={record.message_id or '-'}")
+        print(
+            f"order {record.order_id} {record.operation.value:<6} {record.outcome.value:<9} "
+            f"reason={record.reason.value:<18} at {record.created_at:%Y-%m-%d %H:%M:%S} "
+            f"message={record.message_id or '-'}"
+        )
 
 
 def _deduct(app: Application, args: argparse.Namespace) -> None:
     lines = tuple(OrderLine(sku_id, quantity) for sku_id, quantity in args.lines)
     result = app.inventory.deduct(DeductInventory(args.order_id, lines, message_id="cli"))
-    print(f"order {result.order_id}: {result.outcome.value} reason={result.reason.value}"
-          + (" (already decided earlier; nothing changed)" if result.duplicate else ""))
+    print(
+        f"order {result.order_id}: {result.outcome.value} reason={result.reason.value}"
+        + (" (already decided earlier; nothing changed)" if result.duplicate else "")
+    )
 
 
 def _revert(app: Application, args: argparse.Namespace) -> None:
     result = app.inventory.revert(RevertInventory(args.order_id, message_id="cli"))
-    print(f"order {result.order_id}: reverted" + (" earlier; nothing changed" if result.duplicate else ""))
+    print(
+        f"order {result.order_id}: reverted"
+        + (" earlier; nothing changed" if result.duplicate else "")
+    )
 
 
 def _adjust(app: Application, args: argparse.Namespace) -> None:
@@ -140,22 +159,33 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="product-service", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Callable[[Application, argparse.Namespace], None], help: str
-                ) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Callable[[Application, argparse.Namespace], None], help: str
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         sub.set_defaults(handler=handler)
         return sub
 
-    db = commands.add_parser("db", help="database schema migrations").add_subparsers(required=True, metavar="ACTION")
-    db.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(handler=_db_upgrade)
+    db = commands.add_parser("db", help="database schema migrations").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    db.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(
+        handler=_db_upgrade
+    )
     db.add_parser("current", help="show the schema revision").set_defaults(handler=_db_current)
     command("seed", _seed, "load the demo catalog (idempotent)")
-    command("stock", _stock, "show stock of SKUs by code").add_argument("codes", nargs="+", metavar="SKU_CODE")
-    command("order", _order, "show what was recorded for an order").add_argument("order_id", type=int)
+    command("stock", _stock, "show stock of SKUs by code").add_argument(
+        "codes", nargs="+", metavar="SKU_CODE"
+    )
+    command("order", _order, "show what was recorded for an order").add_argument(
+        "order_id", type=int
+    )
     deduct = command("deduct", _deduct, "deduct stock for an order by hand (idempotent per order)")
     deduct.add_argument("order_id", type=int)
     deduct.add_argument("lines", nargs="+", type=_line, metavar="SKU_ID:QUANTITY")
-    command("revert", _revert, "revert an order's deduction (idempotent)").add_argument("order_id", type=int)
+    command("revert", _revert, "revert an order's deduction (idempotent)").add_argument(
+        "order_id", type=int
+    )
     adjust = command("adjust", _adjust, "restock (+N) or correct (-N) a SKU's stock, with a reason")
     adjust.add_argument("sku_id", type=int)
     adjust.add_argument("delta", type=int)

@@ -1,4 +1,4 @@
-"""Engine construction per dialect: SQLite tuned for one writer at a time, MySQL for READ COMMITTED."""
+"""Engine construction per dialect: SQLite for one writer at a time, MySQL at READ COMMITTED."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
-from product_service.application.errors import DuplicateOperation
 from product_service.application import ports
+from product_service.application.errors import DuplicateOperation
 from product_service.domain.commands import NewSku
 from product_service.domain.errors import DuplicateSkuCode
 from product_service.domain.events import OutcomeEvent
@@ -34,6 +34,12 @@ Execute = Callable[..., CursorResult[Any]]
 def naive_utc(moment: datetime) -> datetime:
     """Stored times are naive UTC: MySQL DATETIME and SQLite keep no zone."""
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT returns its new primary key"
+    return int(key[0])
 
 
 def _sku(row: Row[Any]) -> Sku:
@@ -66,7 +72,9 @@ class SqlSkuRepository(ports.SkuRepository):
         return None if row is None else _sku(row)
 
     def list_for_product(self, product_id: int) -> list[Sku]:
-        rows = self._execute(select(skus).where(skus.c.product_id == product_id).order_by(skus.c.id))
+        rows = self._execute(
+            select(skus).where(skus.c.product_id == product_id).order_by(skus.c.id)
+        )
         return [_sku(row) for row in rows]
 
     def stock_levels(self) -> dict[int, int]:
@@ -85,15 +93,29 @@ class SqlSkuRepository(ports.SkuRepository):
             result = self._execute(insert(skus).values(**values))
         except IntegrityError as exc:
             raise DuplicateSkuCode(f"SKU code {new.code!r} already exists") from exc
-        return Sku(id=result.inserted_primary_key[0], product_id=product_id, code=new.code,
-                   price=new.price, stock=new.stock, warn_threshold=new.warn_threshold,
-                   status=new.status)
+        return Sku(
+            id=_new_id(result),
+            product_id=product_id,
+            code=new.code,
+            price=new.price,
+            stock=new.stock,
+            warn_threshold=new.warn_threshold,
+            status=new.status,
+        )
 
     def try_deduct(self, sku_id: int, quantity: int) -> bool:
         statement = (
             update(skus)
-            .where(skus.c.id == sku_id, skus.c.stock >= quantity, skus.c.status == SkuStatus.ON_SALE.value)
-            .values(stock=skus.c.stock - quantity, sales=skus.c.sales + quantity, version=skus.c.version + 1)
+            .where(
+                skus.c.id == sku_id,
+                skus.c.stock >= quantity,
+                skus.c.status == SkuStatus.ON_SALE.value,
+            )
+            .values(
+                stock=skus.c.stock - quantity,
+                sales=skus.c.sales + quantity,
+                version=skus.c.version + 1,
+            )
         )
         return self._execute(statement).rowcount == 1
 
@@ -101,8 +123,11 @@ class SqlSkuRepository(ports.SkuRepository):
         statement = (
             update(skus)
             .where(skus.c.id == sku_id)
-            .values(stock=skus.c.stock + quantity, sales=skus.c.sales - quantity,
-                    version=skus.c.version + 1)
+            .values(
+                stock=skus.c.stock + quantity,
+                sales=skus.c.sales - quantity,
+                version=skus.c.version + 1,
+            )
         )
         self._execute(statement)
 
@@ -122,8 +147,10 @@ class SqlProductRepository(ports.ProductRepository):
         self._execute = execute
 
     def add(self, name: str) -> int:
-        result = self._execute(insert(products).values(name=name, created_at=naive_utc(datetime.now(UTC))))
-        return int(result.inserted_primary_key[0])
+        result = self._execute(
+            insert(products).values(name=name, created_at=naive_utc(datetime.now(UTC)))
+        )
+        return _new_id(result)
 
     def name_of(self, product_id: int) -> str | None:
         return self._execute(select(products.c.name).where(products.c.id == product_id)).scalar()
@@ -135,8 +162,14 @@ class SqlLedger(ports.Ledger):
 
     def append(self, entries: Iterable[StockLedgerEntry]) -> None:
         rows = [
-            {"sku_id": e.sku_id, "order_id": e.order_id, "kind": e.kind.value, "delta": e.delta,
-             "note": e.note[:255], "created_at": naive_utc(e.created_at)}
+            {
+                "sku_id": e.sku_id,
+                "order_id": e.order_id,
+                "kind": e.kind.value,
+                "delta": e.delta,
+                "note": e.note[:255],
+                "created_at": naive_utc(e.created_at),
+            }
             for e in entries
         ]
         if rows:
@@ -145,16 +178,18 @@ class SqlLedger(ports.Ledger):
     def deducted_by_order(self, order_id: int) -> dict[int, int]:
         statement = (
             select(stock_ledger.c.sku_id, func.sum(stock_ledger.c.delta).label("total"))
-            .where(stock_ledger.c.order_id == order_id, stock_ledger.c.kind == LedgerKind.DEDUCT.value)
+            .where(
+                stock_ledger.c.order_id == order_id, stock_ledger.c.kind == LedgerKind.DEDUCT.value
+            )
             .group_by(stock_ledger.c.sku_id)
             .order_by(stock_ledger.c.sku_id)
         )
         return {row.sku_id: -int(row.total) for row in self._execute(statement) if row.total}
 
     def balances(self) -> dict[int, int]:
-        statement = select(stock_ledger.c.sku_id, func.sum(stock_ledger.c.delta).label("total")).group_by(
-            stock_ledger.c.sku_id
-        )
+        statement = select(
+            stock_ledger.c.sku_id, func.sum(stock_ledger.c.delta).label("total")
+        ).group_by(stock_ledger.c.sku_id)
         return {row.sku_id: int(row.total) for row in self._execute(statement)}
 
 
