@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: install test test-unit test-integration test-smoke lint infra-up infra-down infra-status bench clean
+.PHONY: install demo test test-unit test-integration test-smoke lint infra-up infra-down infra-status bench clean
 
 install: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml hatch_build.py $(PROTOS)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
+
+## The embedded demo: SQLite, no servers needed.
+demo: install
+	scripts/demo
 
 ## Everything: unit, integration (SQLite and MariaDB) and infrastructure smoke tests.
 test: install

@@ -33,7 +33,12 @@ def generate(root: Path) -> list[Path]:
     ]
     if protoc.main(args) != 0:
         raise RuntimeError(f"protoc failed for {', '.join(map(str, protos))}")
-    generated = sorted((out / "product").rglob("*.py*"))
+    generated = sorted(
+        path
+        for pattern in ("*.py", "*.pyi")
+        for path in (out / "product").rglob(pattern)
+        if path.name != "__init__.py"
+    )
     for path in generated:
         path.write_text(_ABSOLUTE_IMPORT.sub(r"from . import \1", path.read_text()))
     for package in {p.parent for p in generated} | {out / "product"}:
