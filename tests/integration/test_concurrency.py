@@ -118,3 +118,48 @@ def test_the_same_order_submitted_fifty_times_at_once_deducts_once(
         )
         == 1
     )
+
+
+def retrying(call, *args):  # type: ignore[no-untyped-def]
+    for _ in range(50):
+        try:
+            return call(*args)
+        except TransientError:
+            continue
+    raise AssertionError("kept failing transiently")
+
+
+def test_a_revert_racing_its_deduct_always_leaves_the_stock_restored(
+    hot_inventory: InventoryService, mariadb_engine: Engine
+) -> None:
+    from product_service.domain.commands import RevertInventory
+
+    (sku,) = hot_inventory.create_product(product_with(1000)).skus
+    orders = range(1, 101)
+
+    def race(order_id: int) -> None:
+        start = threading.Barrier(2)
+
+        def pay() -> None:
+            start.wait()
+            retrying(hot_inventory.deduct, order(order_id, (sku.id, 2)))
+
+        def cancel() -> None:
+            start.wait()
+            retrying(hot_inventory.revert, RevertInventory(order_id))
+
+        with ThreadPoolExecutor(2) as pair:
+            for future in [pair.submit(pay), pair.submit(cancel)]:
+                future.result()
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(race, orders))
+
+    assert (
+        hot_inventory.sku(sku.id).stock == 1000
+    )  # every order ended reverted, whichever came first
+    assert hot_inventory.ledger_mismatches() == {}
+    for order_id in orders:
+        outcomes = {r.operation.value: r.outcome for r in hot_inventory.order_record(order_id)}
+        assert outcomes["REVERT"] is Outcome.SUCCEEDED
+        assert outcomes["DEDUCT"] in (Outcome.SUCCEEDED, Outcome.FAILED, Outcome.PREEMPTED)

@@ -1,0 +1,114 @@
+"""Races the database decides: the loser of a duplicate race reports the winner's outcome,
+and a revert that finds a deduction committing under it asks to be retried."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from product_service.application.errors import (
+    ConcurrentOperation,
+    DuplicateOperation,
+    TransientError,
+)
+from product_service.application.service import InventoryService
+from product_service.bootstrap import bootstrap
+from product_service.domain.commands import RevertInventory
+from product_service.domain.model import FailureReason, InboxRecord, Operation, Outcome
+from product_service.infrastructure.settings import Settings
+from tests.factories import order, product_with
+from tests.fakes import FakeInbox, FakeUnitOfWork, FixedClock, MemoryStore
+
+
+class RacingUnitOfWork(FakeUnitOfWork):
+    """Just before this unit of work inserts `operation` for an order, a rival commits it."""
+
+    def __init__(self, store: MemoryStore, rival: InboxRecord) -> None:
+        super().__init__(store)
+        self._rival = rival
+
+    def __enter__(self) -> RacingUnitOfWork:
+        super().__enter__()
+        store, rival, inbox = self._store, self._rival, self.inbox
+        original_add = inbox.add
+
+        def add_after_rival(record: InboxRecord) -> None:
+            key = (rival.order_id, rival.operation)
+            if (record.order_id, record.operation) == key and key not in store.state.inbox:
+                store.state.inbox[key] = rival
+                raise DuplicateOperation(str(key))
+            original_add(record)
+
+        inbox.add = add_after_rival  # type: ignore[method-assign]
+        assert isinstance(inbox, FakeInbox)
+        return self
+
+
+def racing_inventory(store: MemoryStore, rival: InboxRecord) -> InventoryService:
+    return bootstrap(
+        Settings(), uow_factory=lambda: RacingUnitOfWork(store, rival), clock=FixedClock()
+    ).inventory
+
+
+def test_the_loser_of_a_duplicate_race_reports_the_winners_outcome() -> None:
+    store = MemoryStore()
+    rival = InboxRecord(
+        8,
+        Operation.DEDUCT,
+        "winner",
+        Outcome.FAILED,
+        FailureReason.INSUFFICIENT_STOCK,
+        FixedClock().now(),
+    )
+    inventory = racing_inventory(store, rival)
+    (sku,) = inventory.create_product(product_with(10)).skus
+    result = inventory.deduct(order(8, (sku.id, 1), message_id="loser"))
+    assert result.duplicate
+    assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.INSUFFICIENT_STOCK)
+    assert inventory.sku(sku.id).stock == 10
+    assert store.state.outbox == []
+
+
+def test_a_revert_that_meets_a_committing_deduction_asks_to_be_retried() -> None:
+    store = MemoryStore()
+    rival = InboxRecord(
+        9, Operation.DEDUCT, "paid", Outcome.SUCCEEDED, FailureReason.NONE, FixedClock().now()
+    )
+    inventory = racing_inventory(store, rival)
+    inventory.create_product(product_with(10))
+    with pytest.raises(ConcurrentOperation) as raised:
+        inventory.revert(RevertInventory(9))
+    assert isinstance(raised.value, TransientError)
+    assert (9, Operation.REVERT) not in store.state.inbox  # rolled back: the retry starts clean
+
+
+def test_a_deduct_that_finds_its_preempted_slot_settled_meanwhile_reports_a_duplicate() -> None:
+    store = MemoryStore()
+    inventory = bootstrap(
+        Settings(), uow_factory=lambda: FakeUnitOfWork(store), clock=FixedClock()
+    ).inventory
+    (sku,) = inventory.create_product(product_with(10)).skus
+    inventory.revert(RevertInventory(10))
+    key = (10, Operation.DEDUCT)
+    winner = replace(store.state.inbox[key], outcome=Outcome.FAILED, message_id="winner")
+
+    class SettledMeanwhile(FakeUnitOfWork):
+        def __enter__(self) -> SettledMeanwhile:
+            super().__enter__()
+
+            def rival_settles_first(expected: Outcome, record: InboxRecord) -> bool:
+                store.state.inbox[key] = winner
+                return False
+
+            self.inbox.transition = rival_settles_first  # type: ignore[method-assign]
+            return self
+
+    racing = bootstrap(
+        Settings(), uow_factory=lambda: SettledMeanwhile(store), clock=FixedClock()
+    ).inventory
+    result = racing.deduct(order(10, (sku.id, 1), message_id="loser"))
+    assert result.duplicate
+    assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.ORDER_REVERTED)
+    assert inventory.order_record(10)[-1].message_id == "winner"
+    assert inventory.sku(sku.id).stock == 10
