@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 
 from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
 from sqlalchemy import Engine, select
 
 from product_service.application.service import InventoryService
 from product_service.bootstrap import bootstrap
 from product_service.domain.commands import RevertInventory
 from product_service.domain.model import FailureReason, Outcome
-from product_service.infrastructure.db import migrate
-from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.db.tables import outbox
 from product_service.infrastructure.settings import Settings
 from tests.factories import order, product_with
+from tests.integration.conftest import empty_tables
 from tests.inventory_machine import InventoryMachine
 
 
@@ -81,21 +81,22 @@ def test_duplicates_and_revert_before_deduct_hold_in_sql(
     assert inventory.ledger_mismatches() == {}
 
 
-def _build_on_sqlite() -> InventoryService:
-    import tempfile
+def test_ledger_reconciles_after_every_step_of_random_operations(engine: Engine) -> None:
+    database_settings = Settings(database_url=engine.url.render_as_string(hide_password=False))
 
-    path = tempfile.mkdtemp(prefix="product-prop-")
-    settings_ = Settings(database_url=f"sqlite:///{path}/prop.db")
-    engine = build_engine(settings_.database_url)
-    migrate.upgrade(engine)
-    return bootstrap(settings_, engine=engine).inventory
+    def fresh_inventory() -> InventoryService:
+        empty_tables(engine)
+        return bootstrap(database_settings, engine=engine).inventory
 
+    class DatabaseInventoryMachine(InventoryMachine):
+        build = staticmethod(fresh_inventory)
 
-class SqliteInventoryMachine(InventoryMachine):
-    build = staticmethod(_build_on_sqlite)
-
-
-SqliteInventoryMachine.TestCase.settings = settings(
-    max_examples=15, stateful_step_count=20, deadline=None, suppress_health_check=list(HealthCheck)
-)
-test_ledger_reconciles_on_sqlite_after_every_step = SqliteInventoryMachine.TestCase
+    run_state_machine_as_test(
+        DatabaseInventoryMachine,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
