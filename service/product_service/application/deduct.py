@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from product_service.application.errors import DuplicateOperation
+from product_service.application.idempotency import decide_once
 from product_service.application.ports import Clock, UnitOfWork
 from product_service.application.results import OperationResult
 from product_service.domain.commands import DeductInventory, OrderLimits
@@ -32,17 +33,9 @@ def deduct_inventory(
     command: DeductInventory, uow: UnitOfWork, limits: OrderLimits, clock: Clock
 ) -> OperationResult:
     command = command.validated(limits)
-    try:
-        with uow:
-            result = _deduct_once(command, uow, clock)
-            uow.commit()
-            return result
-    except DuplicateOperation:
-        # A concurrent delivery of the same order committed first.
-        with uow:
-            record = uow.inbox.get(command.order_id, Operation.DEDUCT)
-        assert record is not None, "a duplicate must have left its inbox record"
-        return OperationResult.duplicate_of(record)
+    return decide_once(
+        uow, command.order_id, Operation.DEDUCT, lambda: _deduct_once(command, uow, clock)
+    )
 
 
 def _deduct_once(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> OperationResult:

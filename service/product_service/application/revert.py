@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from product_service.application.errors import ConcurrentOperation, DuplicateOperation
+from product_service.application.idempotency import decide_once
 from product_service.application.ports import Clock, UnitOfWork
 from product_service.application.results import OperationResult
 from product_service.domain.commands import RevertInventory
@@ -21,16 +22,9 @@ from product_service.domain.model import (
 
 def revert_inventory(command: RevertInventory, uow: UnitOfWork, clock: Clock) -> OperationResult:
     command = command.validated()
-    try:
-        with uow:
-            result = _revert_once(command, uow, clock)
-            uow.commit()
-            return result
-    except DuplicateOperation:
-        with uow:
-            record = uow.inbox.get(command.order_id, Operation.REVERT)
-        assert record is not None, "a duplicate must have left its inbox record"
-        return OperationResult.duplicate_of(record)
+    return decide_once(
+        uow, command.order_id, Operation.REVERT, lambda: _revert_once(command, uow, clock)
+    )
 
 
 def _revert_once(command: RevertInventory, uow: UnitOfWork, clock: Clock) -> OperationResult:
