@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from product_service.application.errors import DuplicateOperation
 from product_service.application.idempotency import decide_once
@@ -55,10 +56,11 @@ def _deduct_once(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> Ope
         event = _deduct_all_or_nothing(command, uow, clock)
         expected = Outcome.PENDING
     else:  # the order was reverted before its payment was processed
-        event = _refusal(command, uow, reason=FailureReason.ORDER_REVERTED)
+        skus = uow.skus.get_many(line.sku_id for line in command.lines)
+        event = _refusal(command, skus, reason=FailureReason.ORDER_REVERTED)
         expected = Outcome.PREEMPTED
     outcome, reason = _outcome_of(event)
-    if not uow.inbox.transition(expected, _settled(record, outcome, reason)):
+    if not uow.inbox.transition(expected, replace(record, outcome=outcome, reason=reason)):
         raise DuplicateOperation(f"order {command.order_id} was settled concurrently")
     uow.outbox.add(event)
     return OperationResult(command.order_id, outcome, reason, duplicate=False, event=event)
@@ -67,13 +69,13 @@ def _deduct_once(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> Ope
 def _deduct_all_or_nothing(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> OutcomeEvent:
     skus = uow.skus.get_many(line.sku_id for line in command.lines)
     if any(_line_refusal(line.sku_id, line.quantity, skus) is not NONE for line in command.lines):
-        return _refusal(command, uow)
+        return _refusal(command, skus)
     taken: list[tuple[int, int]] = []
     for line in command.lines:  # ascending SKU id, so concurrent orders never deadlock
         if not uow.skus.try_deduct(line.sku_id, line.quantity):
             for sku_id, quantity in taken:  # lost a race since the read: give back, then refuse
                 uow.skus.release(sku_id, quantity)
-            return _refusal(command, uow)
+            return _refusal(command, uow.skus.get_many(skus))
         taken.append((line.sku_id, line.quantity))
     now = clock.now()
     uow.ledger.append(
@@ -91,9 +93,8 @@ def _deduct_all_or_nothing(command: DeductInventory, uow: UnitOfWork, clock: Clo
 
 
 def _refusal(
-    command: DeductInventory, uow: UnitOfWork, reason: FailureReason | None = None
+    command: DeductInventory, skus: Mapping[int, Sku], reason: FailureReason | None = None
 ) -> InventoryDeductFailed:
-    skus = uow.skus.get_many(line.sku_id for line in command.lines)
     lines = tuple(
         FailedLine(
             line.sku_id,
@@ -120,9 +121,3 @@ def _outcome_of(event: OutcomeEvent) -> tuple[Outcome, FailureReason]:
     if isinstance(event, InventoryDeductFailed):
         return Outcome.FAILED, event.reason
     return Outcome.SUCCEEDED, FailureReason.NONE
-
-
-def _settled(record: InboxRecord, outcome: Outcome, reason: FailureReason) -> InboxRecord:
-    return InboxRecord(
-        record.order_id, record.operation, record.message_id, outcome, reason, record.created_at
-    )
