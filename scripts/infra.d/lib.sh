@@ -150,7 +150,7 @@ apt_install() {
 
 # go_mod_hash DIR: identifies the inputs of a build from a pinned module dir.
 go_mod_hash() {
-    cat "$1/go.mod" "$1/go.sum" "$1"/*.go 2>/dev/null | sha256sum | cut -c1-16
+    cat "$1/go.mod" "$1/go.sum" "$1"/*.go "$1"/*/*.go 2>/dev/null | sha256sum | cut -c1-16
 }
 
 # go_build_cached NAME MODDIR OUT PKG [go build args...]
