@@ -56,7 +56,7 @@ daprd_install() {
     local modfile
     modfile=$(_daprd_prepare_build) || return 1
     go_build_cached daprd "$DAPRD_MODULE_DIR" "$DAPRD_BUILT" . -modfile="$modfile" \
-        -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION -X github.com/dapr/dapr/pkg/buildinfo.gitversion=v$DAPR_VERSION"
+        -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION -X github.com/dapr/dapr/pkg/buildinfo.gitversion=v$DAPR_VERSION -X github.com/dapr/kit/logger.DaprVersion=$DAPR_VERSION"
     local rc=$?
     (( rc == 0 )) && ln -sfn "daprd-$DAPR_VERSION" "$INFRA_CACHE/bin/daprd"
     return $rc

@@ -150,8 +150,24 @@ spec:
 
 
 @pytest.fixture(scope="session")
-def daprd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daprd]:
-    """An app-less daprd with a Kafka pub/sub and a Redis lock store."""
+def kafka_up() -> None:
+    require_port("kafka", KAFKA_PORT)
+
+
+@pytest.fixture(scope="session")
+def redis_up() -> None:
+    require_port("redis", REDIS_PORT)
+
+
+@pytest.fixture(scope="session")
+def daprd(
+    tmp_path_factory: pytest.TempPathFactory, kafka_up: None, redis_up: None
+) -> Iterator[Daprd]:
+    """An app-less daprd with a Kafka pub/sub and a Redis lock store.
+
+    daprd refuses to start when a component cannot initialise, so Kafka and
+    Redis are checked first to name the missing service instead.
+    """
     binary = daprd_binary()
     if binary is None:
         unavailable("daprd", "no daprd binary (scripts/infra daprd-path printed nothing usable)")
@@ -216,13 +232,3 @@ def daprd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daprd]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def kafka_up() -> None:
-    require_port("kafka", KAFKA_PORT)
-
-
-@pytest.fixture(scope="session")
-def redis_up() -> None:
-    require_port("redis", REDIS_PORT)
