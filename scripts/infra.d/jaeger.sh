@@ -31,7 +31,11 @@ _jaeger_ready() {
 }
 
 jaeger_up() {
-    if pid_alive "$JAEGER_PID" "jaeger-$JAEGER_VERSION" && _jaeger_ready 2>/dev/null; then
+    if pid_alive "$JAEGER_PID" "jaeger-$JAEGER_VERSION" && ! wait_until "${JAEGER_START_TIMEOUT:-60}" jaeger _jaeger_ready; then
+        record_failure jaeger "runs as pid $(pid_of "$JAEGER_PID") but does not answer within ${JAEGER_START_TIMEOUT:-60}s, see $JAEGER_LOG (scripts/infra down jaeger stops it)"
+        return 1
+    fi
+    if pid_alive "$JAEGER_PID" "jaeger-$JAEGER_VERSION"; then
         say "jaeger: already running (pid $(pid_of "$JAEGER_PID"))"
         _jaeger_where
         return 0

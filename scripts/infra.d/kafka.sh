@@ -121,7 +121,11 @@ _kafka_topics() {
 
 kafka_up() {
     mkdir -p "$KAFKA_DIR"
-    if pid_alive "$KAFKA_PID" kafka.Kafka && _kafka_ready; then
+    if pid_alive "$KAFKA_PID" kafka.Kafka && ! wait_until "${KAFKA_START_TIMEOUT:-90}" kafka _kafka_ready; then
+        record_failure kafka "runs as pid $(pid_of "$KAFKA_PID") but does not answer within ${KAFKA_START_TIMEOUT:-90}s, see $KAFKA_LOG (scripts/infra down kafka stops it)"
+        return 1
+    fi
+    if pid_alive "$KAFKA_PID" kafka.Kafka; then
         say "kafka: already running (pid $(pid_of "$KAFKA_PID"))"
     else
         kafka_install || { record_failure kafka "could not get the broker jars (Java/Maven), see messages above"; return 1; }
