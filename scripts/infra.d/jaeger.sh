@@ -50,7 +50,9 @@ jaeger_up() {
     done
     mkdir -p "$JAEGER_DIR"
     say "jaeger: starting $JAEGER_BIN"
-    start_bg "$JAEGER_PID" "$JAEGER_LOG" "$JAEGER_BIN" --config "$INFRA_D/jaeger/config.yaml"
+    # No self-tracing: Jaeger would export its own query spans to its own OTLP
+    # port and, at shutdown, wait 10 s for that export to time out.
+    start_bg "$JAEGER_PID" "$JAEGER_LOG" env OTEL_TRACES_SAMPLER="${JAEGER_SELF_TRACES_SAMPLER:-always_off}" "$JAEGER_BIN" --config "$INFRA_D/jaeger/config.yaml"
     if ! wait_until "${JAEGER_START_TIMEOUT:-60}" jaeger _jaeger_ready; then
         record_failure jaeger "query API did not answer on $INFRA_HOST:$JAEGER_QUERY_PORT within ${JAEGER_START_TIMEOUT:-60}s, see $JAEGER_LOG"
         tail -n 10 "$JAEGER_LOG" >&2 || true
