@@ -169,7 +169,7 @@ go_build_cached() {
     local log="$INFRA_STATE/build/$name.log" t0; t0=$(now_s)
     say "$name: building $pkg from $moddir into $out (cold: several minutes on 2 cores; log: $log)"
     : >"$log"
-    ( cd "$moddir" && go build -v -trimpath "$@" -o "$out.tmp.$$" "$pkg" ) >>"$log" 2>&1 &
+    ( cd "$moddir" && go build -v -trimpath -buildvcs=false "$@" -o "$out.tmp.$$" "$pkg" ) >>"$log" 2>&1 &
     local bpid=$!
     while kill -0 "$bpid" 2>/dev/null; do
         sleep 15
