@@ -145,3 +145,46 @@ apt_install() {
     fi
     return $rc
 }
+
+# ---- Go tools built into the cache ------------------------------------------
+
+# go_mod_hash DIR: identifies the inputs of a build from a pinned module dir.
+go_mod_hash() {
+    cat "$1/go.mod" "$1/go.sum" "$1"/*.go "$1"/*/*.go 2>/dev/null | sha256sum | cut -c1-16
+}
+
+# go_build_cached NAME MODDIR OUT PKG [go build args...]
+# Builds PKG inside module MODDIR into OUT unless OUT exists and was built from
+# the same go.mod/go.sum/*.go (stamp OUT.stamp). Prints progress while building.
+go_build_cached() {
+    local name=$1 moddir=$2 out=$3 pkg=$4; shift 4
+    local stamp="$out.stamp" want; want=$(go_mod_hash "$moddir")
+    if [[ -x $out && -f $stamp && "$(<"$stamp")" == "$want" ]]; then
+        return 0
+    fi
+    if ! command -v go >/dev/null; then
+        err "$name: go not found on PATH (needed to build $out)"; return 1
+    fi
+    mkdir -p "$(dirname "$out")" "$INFRA_STATE/build"
+    local log="$INFRA_STATE/build/$name.log" t0; t0=$(now_s)
+    say "$name: building $pkg from $moddir into $out (cold: several minutes on 2 cores; log: $log)"
+    : >"$log"
+    ( cd "$moddir" && go build -v -trimpath -buildvcs=false "$@" -o "$out.tmp.$$" "$pkg" ) >>"$log" 2>&1 &
+    local bpid=$!
+    while kill -0 "$bpid" 2>/dev/null; do
+        sleep 15
+        kill -0 "$bpid" 2>/dev/null && \
+            say "  still building $name ($(( $(now_s) - t0 ))s, $(grep -vc '^go: downloading' "$log") packages compiled, $(grep -c '^go: downloading' "$log") modules downloaded)"
+    done
+    if ! wait "$bpid"; then
+        rm -f "$out.tmp.$$"
+        err "$name: go build failed, see $log"
+        grep -v '^go: downloading' "$log" | tail -n 8 >&2 || true
+        return 1
+    fi
+    mv -f "$out.tmp.$$" "$out"
+    echo "$want" >"$stamp"
+    local secs=$(( $(now_s) - t0 )) size; size=$(du -m "$out" | cut -f1)
+    echo "$(date -Is) $name built in ${secs}s, ${size} MiB" >>"$INFRA_CACHE/build-times.log"
+    say "$name: built in ${secs}s ($size MiB)"
+}

@@ -49,7 +49,11 @@ mariadb_install() {
 }
 
 mariadb_up() {
-    if pid_alive "$MARIADB_PID" mariadbd && _mariadb_alive; then
+    if pid_alive "$MARIADB_PID" mariadbd && ! wait_until "${MARIADB_START_TIMEOUT:-60}" mariadb _mariadb_alive; then
+        record_failure mariadb "runs as pid $(pid_of "$MARIADB_PID") but does not answer within ${MARIADB_START_TIMEOUT:-60}s, see $MARIADB_LOG (scripts/infra down mariadb stops it)"
+        return 1
+    fi
+    if pid_alive "$MARIADB_PID" mariadbd; then
         say "mariadb: already running (pid $(pid_of "$MARIADB_PID"))"
         _mariadb_bootstrap || return 1
         _mariadb_where

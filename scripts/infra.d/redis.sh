@@ -24,7 +24,11 @@ redis_install() {
 }
 
 redis_up() {
-    if pid_alive "$REDIS_PID" redis-server && _redis_ping 2>/dev/null; then
+    if pid_alive "$REDIS_PID" redis-server && ! wait_until "${REDIS_START_TIMEOUT:-30}" redis _redis_ping; then
+        record_failure redis "runs as pid $(pid_of "$REDIS_PID") but does not answer within ${REDIS_START_TIMEOUT:-30}s, see $REDIS_LOG (scripts/infra down redis stops it)"
+        return 1
+    fi
+    if pid_alive "$REDIS_PID" redis-server; then
         say "redis: already running (pid $(pid_of "$REDIS_PID"))"
         _redis_where
         return 0
