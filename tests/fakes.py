@@ -106,7 +106,7 @@ class FakeProductRepository(ports.ProductRepository):
     def __init__(self, state: MemoryState) -> None:
         self._state = state
 
-    def add(self, name: str) -> int:
+    def add(self, name: str, created_at: datetime) -> int:
         product_id = self._state.new_id()
         self._state.products[product_id] = name
         return product_id
@@ -164,7 +164,7 @@ class FakeOutbox(ports.Outbox):
     def __init__(self, state: MemoryState) -> None:
         self._state = state
 
-    def add(self, event: OutcomeEvent) -> None:
+    def add(self, event: OutcomeEvent, created_at: datetime) -> None:
         self._state.outbox.append(event)
 
 

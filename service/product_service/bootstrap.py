@@ -51,7 +51,6 @@ def bootstrap(
         limits=settings.order_limits,
         max_adjustment=settings.max_stock_adjustment,
         lock=lock or NoLock(),
-        lock_expiry_seconds=settings.lock_expiry_seconds,
         clock=clock or SystemClock(),
     )
     return Application(settings, inventory, engine)

@@ -35,7 +35,7 @@ def uow_for(engine: Engine) -> SqlAlchemyUnitOfWork:
 
 def add_sku(engine: Engine, stock: int = 10, **overrides: object) -> int:
     with uow_for(engine) as uow:
-        product_id = uow.products.add("Product")
+        product_id = uow.products.add("Product", NOW)
         sku = uow.skus.add(product_id, new_sku(stock, **overrides))
         uow.commit()
     return sku.id
@@ -56,7 +56,7 @@ def test_a_sku_round_trips_with_its_decimal_price(engine: Engine) -> None:
 def test_a_duplicate_sku_code_is_a_domain_error(engine: Engine) -> None:
     add_sku(engine, code="TAKEN")
     with pytest.raises(DuplicateSkuCode), uow_for(engine) as uow:
-        uow.skus.add(uow.products.add("Other"), new_sku(code="TAKEN"))
+        uow.skus.add(uow.products.add("Other", NOW), new_sku(code="TAKEN"))
 
 
 def test_conditional_deduct_refuses_more_than_the_stock(engine: Engine) -> None:
@@ -90,7 +90,7 @@ def test_leaving_without_commit_rolls_everything_back(engine: Engine) -> None:
     with pytest.raises(RuntimeError), uow_for(engine) as uow:
         uow.skus.try_deduct(sku_id, 5)
         uow.ledger.append([StockLedgerEntry(sku_id, -5, LedgerKind.DEDUCT, NOW, order_id=1)])
-        uow.outbox.add(InventoryReverted(1, ()))
+        uow.outbox.add(InventoryReverted(1, ()), NOW)
         raise RuntimeError("crash before commit")
     with uow_for(engine) as uow:
         assert uow.skus.stock_levels()[sku_id] == 5
@@ -141,7 +141,7 @@ def test_the_ledger_sums_an_orders_deductions_per_sku(engine: Engine) -> None:
 
 def test_the_outbox_stores_the_serialized_event_keyed_by_order(engine: Engine) -> None:
     with uow_for(engine) as uow:
-        uow.outbox.add(InventoryReverted(42, (RevertedSku(1, 2, 3),)))
+        uow.outbox.add(InventoryReverted(42, (RevertedSku(1, 2, 3),)), NOW)
         uow.commit()
     with uow_for(engine) as uow:
         (row,) = uow.execute(select(outbox)).all()

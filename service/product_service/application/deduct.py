@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from product_service.application.errors import DuplicateOperation
 from product_service.application.idempotency import decide_once
-from product_service.application.ports import Clock, UnitOfWork
+from product_service.application.ports import Clock, DistributedLock, UnitOfWork
 from product_service.application.results import OperationResult
 from product_service.domain.commands import DeductInventory, OrderLimits
 from product_service.domain.events import (
@@ -31,11 +31,15 @@ NONE = FailureReason.NONE
 
 
 def deduct_inventory(
-    command: DeductInventory, uow: UnitOfWork, limits: OrderLimits, clock: Clock
+    command: DeductInventory,
+    uow: UnitOfWork,
+    lock: DistributedLock,
+    limits: OrderLimits,
+    clock: Clock,
 ) -> OperationResult:
-    command = command.validated(limits)
+    command = command.validated(limits)  # bad input never reaches the lock store
     return decide_once(
-        uow, command.order_id, Operation.DEDUCT, lambda: _deduct_once(command, uow, clock)
+        uow, lock, command.order_id, Operation.DEDUCT, lambda: _deduct_once(command, uow, clock)
     )
 
 
@@ -62,7 +66,7 @@ def _deduct_once(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> Ope
     outcome, reason = _outcome_of(event)
     if not uow.inbox.transition(expected, replace(record, outcome=outcome, reason=reason)):
         raise DuplicateOperation(f"order {command.order_id} was settled concurrently")
-    uow.outbox.add(event)
+    uow.outbox.add(event, clock.now())
     return OperationResult(command.order_id, outcome, reason, duplicate=False, event=event)
 
 
@@ -75,7 +79,7 @@ def _deduct_all_or_nothing(command: DeductInventory, uow: UnitOfWork, clock: Clo
         if not uow.skus.try_deduct(line.sku_id, line.quantity):
             for sku_id, quantity in taken:  # lost a race since the read: give back, then refuse
                 uow.skus.release(sku_id, quantity)
-            return _refusal(command, uow.skus.get_many(skus))
+            return _refusal(command, uow.skus.get_many(skus), short=line.sku_id)
         taken.append((line.sku_id, line.quantity))
     now = clock.now()
     uow.ledger.append(
@@ -93,23 +97,30 @@ def _deduct_all_or_nothing(command: DeductInventory, uow: UnitOfWork, clock: Clo
 
 
 def _refusal(
-    command: DeductInventory, skus: Mapping[int, Sku], reason: FailureReason | None = None
+    command: DeductInventory,
+    skus: Mapping[int, Sku],
+    reason: FailureReason | None = None,
+    short: int | None = None,
 ) -> InventoryDeductFailed:
+    """The failure event; `short` is a SKU whose conditional update found too little stock."""
+
+    def line_reason(sku_id: int, quantity: int) -> FailureReason:
+        if reason is not None:
+            return reason
+        found = _line_refusal(sku_id, quantity, skus)
+        return FailureReason.INSUFFICIENT_STOCK if found is NONE and sku_id == short else found
+
     lines = tuple(
         FailedLine(
             line.sku_id,
             line.quantity,
             skus[line.sku_id].stock if line.sku_id in skus else 0,
-            _line_refusal(line.sku_id, line.quantity, skus) if reason is None else reason,
+            line_reason(line.sku_id, line.quantity),
         )
         for line in command.lines
     )
-    if reason is None:  # the order's reason is its first refused line's
-        reason = next(
-            (line.reason for line in lines if line.reason is not NONE),
-            FailureReason.INSUFFICIENT_STOCK,
-        )
-    return InventoryDeductFailed(command.order_id, reason, lines)
+    first_refused = next(line.reason for line in lines if line.reason is not NONE)
+    return InventoryDeductFailed(command.order_id, first_refused, lines)
 
 
 def _line_refusal(sku_id: int, quantity: int, skus: Mapping[int, Sku]) -> FailureReason:

@@ -15,5 +15,10 @@ class ConcurrentOperation(TransientError):
     """Another operation on the same order committed while this one ran."""
 
 
+class StoreRejected(Exception):
+    """The database refused a statement for a reason retrying will not fix (a bug or bad data
+    that slipped past validation): the operation is abandoned and nothing is written."""
+
+
 class LockHeld(TransientError):
     """Another owner holds the lock for this resource."""

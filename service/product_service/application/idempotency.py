@@ -4,24 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from product_service.application.errors import DuplicateOperation
-from product_service.application.ports import UnitOfWork
+from product_service.application.errors import ConcurrentOperation, DuplicateOperation
+from product_service.application.ports import DistributedLock, UnitOfWork
 from product_service.application.results import OperationResult
 from product_service.domain.model import Operation
 
+ATTEMPTS = 3
+
 
 def decide_once(
-    uow: UnitOfWork, order_id: int, operation: Operation, decide: Callable[[], OperationResult]
+    uow: UnitOfWork,
+    lock: DistributedLock,
+    order_id: int,
+    operation: Operation,
+    decide: Callable[[], OperationResult],
 ) -> OperationResult:
-    """Runs `decide` in one transaction and commits it. When a concurrent delivery recorded the
-    same operation first, the transaction is rolled back and that delivery's outcome returned."""
-    try:
-        with uow:
-            result = decide()
-            uow.commit()
-            return result
-    except DuplicateOperation:
-        with uow:
-            record = uow.inbox.get(order_id, operation)
-        assert record is not None, "a duplicate must have left its inbox record"
-        return OperationResult.duplicate_of(record)
+    """Runs `decide` in one transaction under the order's lock and commits it.
+
+    When a concurrent delivery recorded the same operation first, this one rolls back and
+    reports that outcome. When what it found is not an outcome yet (a revert preempted this
+    deduct and committed meanwhile), it decides again: the refusal must still be published.
+    """
+    with lock.hold(f"order-{order_id}"):
+        for _attempt in range(ATTEMPTS):
+            try:
+                with uow:
+                    result = decide()
+                    uow.commit()
+                    return result
+            except DuplicateOperation:
+                with uow:
+                    record = uow.inbox.get(order_id, operation)
+                if record is not None and record.is_settled:
+                    return OperationResult.duplicate_of(record)
+    raise ConcurrentOperation(f"order {order_id} {operation.value} kept changing under us; retry")

@@ -55,7 +55,7 @@ class SkuRepository(abc.ABC):
 
 class ProductRepository(abc.ABC):
     @abc.abstractmethod
-    def add(self, name: str) -> int: ...
+    def add(self, name: str, created_at: datetime) -> int: ...
 
     @abc.abstractmethod
     def name_of(self, product_id: int) -> str | None: ...
@@ -92,7 +92,7 @@ class Inbox(abc.ABC):
 
 class Outbox(abc.ABC):
     @abc.abstractmethod
-    def add(self, event: OutcomeEvent) -> None:
+    def add(self, event: OutcomeEvent, created_at: datetime) -> None:
         """Stores the event for publishing after commit, keyed by its order id."""
 
 
@@ -128,8 +128,8 @@ class DistributedLock(abc.ABC):
 
     @abc.abstractmethod
     @contextmanager
-    def hold(self, resource: str, expiry_seconds: int) -> Iterator[None]:
-        """Raises LockHeld when another owner has the resource."""
+    def hold(self, resource: str) -> Iterator[None]:
+        """Raises LockHeld when another owner has the resource; the lease expires by itself."""
         yield  # pragma: no cover
 
 
@@ -137,7 +137,7 @@ class NoLock(DistributedLock):
     """For the embedded profile: a single process needs no distributed lock."""
 
     @contextmanager
-    def hold(self, resource: str, expiry_seconds: int) -> Iterator[None]:
+    def hold(self, resource: str) -> Iterator[None]:
         yield
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from product_service.application.ports import UnitOfWork
 from product_service.application.results import ThresholdStatus
 from product_service.domain.commands import require_id
-from product_service.domain.errors import InvalidCommand, OrderNotFound, UnknownSku
+from product_service.domain.errors import InvalidCommand, OrderNotFound, UnknownProduct, UnknownSku
 from product_service.domain.model import InboxRecord, Product, Sku
 
 MAX_BATCH = 1000
@@ -28,7 +28,7 @@ def get_product(product_id: int, uow: UnitOfWork) -> Product:
         name = uow.products.name_of(product_id)
         skus = uow.skus.list_for_product(product_id)
     if name is None:
-        raise UnknownSku(f"product {product_id} does not exist", code="UNKNOWN_PRODUCT")
+        raise UnknownProduct(f"product {product_id} does not exist")
     return Product(product_id, name, tuple(skus))
 
 

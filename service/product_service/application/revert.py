@@ -6,7 +6,7 @@ from datetime import datetime
 
 from product_service.application.errors import ConcurrentOperation, DuplicateOperation
 from product_service.application.idempotency import decide_once
-from product_service.application.ports import Clock, UnitOfWork
+from product_service.application.ports import Clock, DistributedLock, UnitOfWork
 from product_service.application.results import OperationResult
 from product_service.domain.commands import RevertInventory
 from product_service.domain.events import InventoryReverted, RevertedSku
@@ -20,10 +20,12 @@ from product_service.domain.model import (
 )
 
 
-def revert_inventory(command: RevertInventory, uow: UnitOfWork, clock: Clock) -> OperationResult:
+def revert_inventory(
+    command: RevertInventory, uow: UnitOfWork, lock: DistributedLock, clock: Clock
+) -> OperationResult:
     command = command.validated()
     return decide_once(
-        uow, command.order_id, Operation.REVERT, lambda: _revert_once(command, uow, clock)
+        uow, lock, command.order_id, Operation.REVERT, lambda: _revert_once(command, uow, clock)
     )
 
 
@@ -40,7 +42,7 @@ def _revert_once(command: RevertInventory, uow: UnitOfWork, clock: Clock) -> Ope
     elif deduction.outcome is Outcome.SUCCEEDED:
         released = _release(command.order_id, uow, now)
     event = InventoryReverted(command.order_id, released)
-    uow.outbox.add(event)
+    uow.outbox.add(event, now)
     return OperationResult(
         command.order_id, Outcome.SUCCEEDED, FailureReason.NONE, duplicate=False, event=event
     )

@@ -30,18 +30,15 @@ class InventoryService:
     limits: OrderLimits = field(default_factory=OrderLimits)
     max_adjustment: int = 1_000_000
     lock: DistributedLock = field(default_factory=NoLock)
-    lock_expiry_seconds: int = 30
     clock: Clock = field(default_factory=SystemClock)
 
     def deduct(self, command: DeductInventory) -> OperationResult:
-        command = command.validated(self.limits)  # bad input never reaches the lock store
-        with self.lock.hold(f"order-{command.order_id}", self.lock_expiry_seconds):
-            return deduct.deduct_inventory(command, self.uow_factory(), self.limits, self.clock)
+        return deduct.deduct_inventory(
+            command, self.uow_factory(), self.lock, self.limits, self.clock
+        )
 
     def revert(self, command: RevertInventory) -> OperationResult:
-        command = command.validated()
-        with self.lock.hold(f"order-{command.order_id}", self.lock_expiry_seconds):
-            return revert.revert_inventory(command, self.uow_factory(), self.clock)
+        return revert.revert_inventory(command, self.uow_factory(), self.lock, self.clock)
 
     def adjust(self, command: AdjustStock) -> Sku:
         return stock.adjust_stock(command, self.uow_factory(), self.max_adjustment, self.clock)

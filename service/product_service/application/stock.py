@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from product_service.application.ports import Clock, UnitOfWork
 from product_service.domain.commands import AdjustStock, CreateProduct
-from product_service.domain.errors import DuplicateSkuCode, InsufficientStock, UnknownSku
+from product_service.domain.errors import (
+    DuplicateSkuCode,
+    InsufficientStock,
+    StockOutOfRange,
+    UnknownSku,
+)
 from product_service.domain.model import LedgerKind, Product, Sku, StockLedgerEntry
 
 MAX_STOCK = 2**31 - 1  # fits MySQL INT UNSIGNED and the uint32 of the event contract
@@ -16,9 +21,9 @@ def create_product(command: CreateProduct, uow: UnitOfWork, clock: Clock) -> Pro
         for new in command.skus:
             if uow.skus.get_by_code(new.code) is not None:
                 raise DuplicateSkuCode(f"SKU code {new.code!r} already exists")
-        product_id = uow.products.add(command.name)
-        skus = tuple(uow.skus.add(product_id, new) for new in command.skus)
         now = clock.now()
+        product_id = uow.products.add(command.name, now)
+        skus = tuple(uow.skus.add(product_id, new) for new in command.skus)
         uow.ledger.append(
             StockLedgerEntry(sku.id, sku.stock, LedgerKind.INITIAL, now, note="initial stock")
             for sku in skus
@@ -35,7 +40,8 @@ def adjust_stock(command: AdjustStock, uow: UnitOfWork, max_delta: int, clock: C
         if sku is None:
             raise UnknownSku(f"SKU {command.sku_id} does not exist")
         if not uow.skus.try_adjust(command.sku_id, command.delta, MAX_STOCK):
-            raise InsufficientStock(
+            refusal = InsufficientStock if command.delta < 0 else StockOutOfRange
+            raise refusal(
                 f"SKU {command.sku_id}: stock {sku.stock} cannot change by {command.delta} "
                 f"(it must stay within 0..{MAX_STOCK})"
             )

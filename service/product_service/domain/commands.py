@@ -10,6 +10,7 @@ from product_service.domain.errors import InvalidCommand
 from product_service.domain.model import SkuStatus
 
 MAX_ID = 2**63 - 1
+MAX_PRICE = Decimal("9999999999.99")  # the largest NUMERIC(12, 2)
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,9 @@ def _validate_new_sku(sku: NewSku, max_stock: int) -> None:
         raise InvalidCommand(
             f"SKU code {sku.code!r} must have 1 to 64 characters", code="INVALID_SKU_CODE"
         )
-    if not sku.price.is_finite() or sku.price < 0 or sku.price.as_tuple().exponent < -2:  # type: ignore[operator]
+    if not _is_price(sku.price):
         raise InvalidCommand(
-            f"SKU {sku.code}: price {sku.price} must be non-negative with at most 2 decimals",
+            f"SKU {sku.code}: price {sku.price} must be 0..{MAX_PRICE} with at most 2 decimals",
             code="INVALID_PRICE",
         )
     if type(sku.stock) is not int or not 0 <= sku.stock <= max_stock:
@@ -135,6 +136,13 @@ def _validate_new_sku(sku: NewSku, max_stock: int) -> None:
         raise InvalidCommand(
             f"SKU {sku.code}: warn threshold must be 0..{max_stock}", code="INVALID_THRESHOLD"
         )
+
+
+def _is_price(price: Decimal) -> bool:
+    if not isinstance(price, Decimal) or not price.is_finite():
+        return False
+    exponent = price.as_tuple().exponent
+    return 0 <= price <= MAX_PRICE and isinstance(exponent, int) and exponent >= -2
 
 
 def require_id(value: int, what: str) -> None:

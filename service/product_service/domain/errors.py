@@ -24,6 +24,14 @@ class UnknownSku(DomainError):
     code = "UNKNOWN_SKU"
 
 
+class UnknownProduct(DomainError):
+    code = "UNKNOWN_PRODUCT"
+
+
+class StockOutOfRange(DomainError):
+    code = "STOCK_OUT_OF_RANGE"
+
+
 class SkuOffSale(DomainError):
     code = "SKU_OFF_SALE"
 

@@ -6,10 +6,13 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from product_service.domain.commands import OrderLimits
 from product_service.infrastructure.event_codec import Topics
 
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql")
 DEFAULT_DATABASE_URL = "sqlite:///.local/product-service.db"
 
 
@@ -41,10 +44,16 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, url: str) -> str:
-        if not url.startswith(("sqlite://", "mysql+pymysql://", "mariadb+pymysql://")):
-            raise ValueError(
-                "use sqlite:///<path> or mysql+pymysql://user:password@host:port/database"
-            )
+        expected = "use sqlite:///<path> or mysql+pymysql://user:password@host:port/database"
+        try:
+            parsed = make_url(url)
+            parsed.port  # noqa: B018 -- parsing the port is what raises for "host:notaport"
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError(f"not a database URL ({exc}); {expected}") from None
+        if parsed.drivername not in SUPPORTED_DRIVERS:
+            raise ValueError(f"unsupported driver {parsed.drivername!r}; {expected}")
+        if not parsed.database:
+            raise ValueError(f"the URL names no database; {expected}")
         return url
 
     @property
@@ -63,6 +72,4 @@ class Settings(BaseSettings):
 
     def safe_database_url(self) -> str:
         """The database URL with its password masked, for logs and messages."""
-        from sqlalchemy.engine import make_url
-
         return make_url(self.database_url).render_as_string(hide_password=True)

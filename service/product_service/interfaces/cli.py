@@ -7,9 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
 
-from product_service.application.errors import TransientError
+from product_service.application.errors import StoreRejected, TransientError
 from product_service.bootstrap import Application, bootstrap
 from product_service.domain.commands import AdjustStock, DeductInventory, OrderLine, RevertInventory
 from product_service.domain.errors import DomainError, DuplicateSkuCode
@@ -28,7 +27,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(
             EXIT_BAD_SETTINGS, f"invalid settings (environment variables PRODUCT_*):\n{exc}"
         )
-    app = bootstrap(settings)
+    database = settings.safe_database_url()
+    try:
+        app = bootstrap(settings)
+    except OSError as exc:
+        return _fail(EXIT_UNAVAILABLE, f"cannot open database {database}: {exc}")
     try:
         if args.handler not in (_db_upgrade, _db_current):
             _require_current_schema(app)
@@ -36,10 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except DomainError as exc:
         return _fail(EXIT_DOMAIN_ERROR, f"{exc.code}: {exc}")
+    except StoreRejected as exc:
+        return _fail(EXIT_DOMAIN_ERROR, f"database {database} refused the change: {exc}")
     except TransientError as exc:
-        return _fail(
-            EXIT_UNAVAILABLE, f"database {settings.safe_database_url()} unavailable: {exc}"
-        )
+        return _fail(EXIT_UNAVAILABLE, f"database {database} unavailable: {exc}")
     finally:
         app.close()
 
@@ -51,10 +54,7 @@ def _fail(code: int, message: str) -> int:
 
 def _require_current_schema(app: Application) -> None:
     assert app.engine is not None
-    try:
-        current, head = migrate.current_revision(app.engine), migrate.head_revision(app.engine)
-    except OperationalError as exc:
-        raise TransientError(str(exc.orig)) from exc
+    current, head = migrate.current_revision(app.engine), migrate.head_revision(app.engine)
     if current != head:
         raise DomainError(
             f"database schema is at {current or 'nothing'}, newest is {head}: "

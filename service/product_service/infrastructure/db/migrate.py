@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from product_service.infrastructure.db.errors import translate_errors
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -22,7 +24,7 @@ def _config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = _config(engine)
-    with engine.connect() as connection:
+    with translate_errors(), engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
         connection.commit()
@@ -30,14 +32,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     config = _config(engine)
-    with engine.connect() as connection:
+    with translate_errors(), engine.connect() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
         connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    with translate_errors(), engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

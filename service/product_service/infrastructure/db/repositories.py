@@ -146,9 +146,9 @@ class SqlProductRepository(ports.ProductRepository):
     def __init__(self, execute: Execute) -> None:
         self._execute = execute
 
-    def add(self, name: str) -> int:
+    def add(self, name: str, created_at: datetime) -> int:
         result = self._execute(
-            insert(products).values(name=name, created_at=naive_utc(datetime.now(UTC)))
+            insert(products).values(name=name, created_at=naive_utc(created_at))
         )
         return _new_id(result)
 
@@ -255,7 +255,7 @@ class SqlOutbox(ports.Outbox):
         self._execute = execute
         self._serializer = serializer
 
-    def add(self, event: OutcomeEvent) -> None:
+    def add(self, event: OutcomeEvent, created_at: datetime) -> None:
         message = self._serializer.serialize(event)
         self._execute(
             insert(outbox).values(
@@ -264,6 +264,6 @@ class SqlOutbox(ports.Outbox):
                 message_key=message.key,
                 payload=message.payload,
                 trace_context=message.trace_context,
-                created_at=naive_utc(datetime.now(UTC)),
+                created_at=naive_utc(created_at),
             )
         )

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Executable
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
-from product_service.application.errors import TransientError
 from product_service.application.ports import UnitOfWork
 from product_service.infrastructure.db import repositories
+from product_service.infrastructure.db.errors import translate_errors
 from product_service.infrastructure.event_codec import EventSerializer
 
 
@@ -58,15 +57,6 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             except DBAPIError:
                 # The connection is gone: the server already rolled the transaction back.
                 self._connection.invalidate()
-
-
-@contextmanager
-def translate_errors() -> Iterator[None]:
-    """Lost connections, deadlocks and lock timeouts become TransientError; bugs stay bugs."""
-    try:
-        yield
-    except (OperationalError, InterfaceError) as exc:
-        raise TransientError(f"database unavailable or busy: {exc.orig!r}") from exc
 
 
 def uow_factory(engine: Engine, serializer: EventSerializer) -> Callable[[], SqlAlchemyUnitOfWork]:
