@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
-from product_service.application.errors import DuplicateOperation, TransientError
+from product_service.application.errors import DuplicateOperation, StoreRejected, TransientError
 from product_service.domain.errors import DuplicateSkuCode
 from product_service.domain.events import InventoryReverted, RevertedSku
 from product_service.domain.model import (
@@ -25,6 +25,7 @@ from product_service.infrastructure.db.tables import outbox
 from product_service.infrastructure.db.unit_of_work import SqlAlchemyUnitOfWork
 from product_service.infrastructure.event_codec import EventSerializer, Topics
 from tests.factories import new_sku
+from tests.integration.conftest import MARIADB_URL, empty_tables
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -161,3 +162,25 @@ def test_an_unreachable_database_is_a_transient_error() -> None:
     engine = build_engine("mysql+pymysql://nobody:nothing@127.0.0.1:1/none")
     with pytest.raises(TransientError, match="database unavailable"), uow_for(engine) as uow:
         uow.skus.get(1)
+
+
+def test_a_statement_the_database_refuses_is_not_retried(engine: Engine) -> None:
+    sku_id = add_sku(engine, 1)
+    with pytest.raises(StoreRejected), uow_for(engine) as uow:
+        uow.execute(text("UPDATE skus SET stock = -1 WHERE id = :id"), {"id": sku_id})
+    with uow_for(engine) as uow:
+        assert uow.skus.stock_levels()[sku_id] == 1
+
+
+def test_a_lock_wait_timeout_on_mariadb_is_worth_a_retry(mariadb_engine: Engine) -> None:
+    empty_tables(mariadb_engine)
+    sku_id = add_sku(mariadb_engine, 5)
+    impatient = build_engine(MARIADB_URL)  # its own pool: the session setting dies with it
+    try:
+        with uow_for(mariadb_engine) as holder:
+            assert holder.skus.try_deduct(sku_id, 1)  # holds the row lock until the block ends
+            with pytest.raises(TransientError, match="1205"), uow_for(impatient) as waiter:
+                waiter.execute(text("SET SESSION innodb_lock_wait_timeout = 1"))
+                waiter.skus.try_deduct(sku_id, 1)
+    finally:
+        impatient.dispose()

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from product_service.application.service import InventoryService
-from product_service.domain.errors import InvalidCommand, OrderNotFound, UnknownSku
+from product_service.domain.errors import (
+    InvalidCommand,
+    OrderNotFound,
+    UnknownProduct,
+    UnknownSku,
+)
 from tests.factories import new_sku, order, product_with
 
 
@@ -21,6 +26,11 @@ def test_unknown_sku_and_code_are_errors(inventory: InventoryService) -> None:
         inventory.stock_by_code("NOPE")
     with pytest.raises(InvalidCommand):
         inventory.stock_by_code("")
+
+
+def test_an_unknown_product_is_an_error(inventory: InventoryService) -> None:
+    with pytest.raises(UnknownProduct):
+        inventory.product(77)
 
 
 def test_threshold_check_reports_each_sku_in_request_order_with_unknowns(

@@ -15,6 +15,7 @@ from product_service.application.errors import (
 from product_service.application.service import InventoryService
 from product_service.bootstrap import bootstrap
 from product_service.domain.commands import RevertInventory
+from product_service.domain.events import InventoryDeductFailed
 from product_service.domain.model import FailureReason, InboxRecord, Operation, Outcome
 from product_service.infrastructure.settings import Settings
 from tests.factories import order, product_with
@@ -70,6 +71,30 @@ def test_the_loser_of_a_duplicate_race_reports_the_winners_outcome() -> None:
     assert store.state.outbox == []
 
 
+def test_a_deduct_that_meets_a_committing_revert_still_publishes_its_refusal() -> None:
+    store = MemoryStore()
+    rival = InboxRecord(
+        11,
+        Operation.DEDUCT,
+        "cancel",
+        Outcome.PREEMPTED,
+        FailureReason.ORDER_REVERTED,
+        FixedClock().now(),
+    )
+    inventory = racing_inventory(store, rival)
+    (sku,) = inventory.create_product(product_with(10)).skus
+    result = inventory.deduct(order(11, (sku.id, 2), message_id="paid"))
+    assert (result.outcome, result.reason, result.duplicate) == (
+        Outcome.FAILED,
+        FailureReason.ORDER_REVERTED,
+        False,
+    )
+    assert isinstance(result.event, InventoryDeductFailed)
+    assert store.state.outbox == [result.event]
+    assert store.state.inbox[(11, Operation.DEDUCT)].outcome is Outcome.FAILED
+    assert inventory.sku(sku.id).stock == 10
+
+
 def test_a_revert_that_meets_a_committing_deduction_asks_to_be_retried() -> None:
     store = MemoryStore()
     rival = InboxRecord(
@@ -112,3 +137,39 @@ def test_a_deduct_that_finds_its_preempted_slot_settled_meanwhile_reports_a_dupl
     assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.ORDER_REVERTED)
     assert inventory.order_record(10)[-1].message_id == "winner"
     assert inventory.sku(sku.id).stock == 10
+
+
+class ShortAtUpdate(FakeUnitOfWork):
+    """The stock read says there is enough; the conditional update of `short_sku` finds less."""
+
+    short_sku = 0
+
+    def __enter__(self) -> ShortAtUpdate:
+        super().__enter__()
+        real_try_deduct = self.skus.try_deduct
+
+        def try_deduct(sku_id: int, quantity: int) -> bool:
+            return sku_id != self.short_sku and real_try_deduct(sku_id, quantity)
+
+        self.skus.try_deduct = try_deduct  # type: ignore[method-assign]
+        return self
+
+
+def test_an_order_that_loses_the_stock_race_gives_back_what_it_took_and_names_the_line() -> None:
+    store = MemoryStore()
+    inventory = bootstrap(
+        Settings(), uow_factory=lambda: ShortAtUpdate(store), clock=FixedClock()
+    ).inventory
+    first, second = inventory.create_product(product_with(10, 10)).skus
+    ShortAtUpdate.short_sku = second.id
+    result = inventory.deduct(order(12, (first.id, 3), (second.id, 4)))
+    assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.INSUFFICIENT_STOCK)
+    assert [inventory.sku(first.id).stock, inventory.sku(second.id).stock] == [10, 10]
+    assert inventory.sku(first.id).sales == 0
+    failed = result.event
+    assert isinstance(failed, InventoryDeductFailed)
+    assert [line.reason for line in failed.lines] == [
+        FailureReason.NONE,
+        FailureReason.INSUFFICIENT_STOCK,
+    ]
+    assert inventory.ledger_mismatches() == {}

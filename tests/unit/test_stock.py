@@ -7,11 +7,13 @@ from decimal import Decimal
 import pytest
 
 from product_service.application.service import InventoryService
+from product_service.application.stock import MAX_STOCK
 from product_service.domain.commands import AdjustStock, CreateProduct
 from product_service.domain.errors import (
     DuplicateSkuCode,
     InsufficientStock,
     InvalidCommand,
+    StockOutOfRange,
     UnknownSku,
 )
 from product_service.domain.model import LedgerKind
@@ -46,6 +48,7 @@ def test_creating_a_product_refuses_an_existing_sku_code(inventory: InventorySer
         (CreateProduct("P", (new_sku(price=Decimal("1.999")),)), "INVALID_PRICE"),
         (CreateProduct("P", (new_sku(price=Decimal("-1")),)), "INVALID_PRICE"),
         (CreateProduct("P", (new_sku(price=Decimal("NaN")),)), "INVALID_PRICE"),
+        (CreateProduct("P", (new_sku(price=Decimal("10000000000")),)), "INVALID_PRICE"),
         (CreateProduct("P", (new_sku(stock=-1),)), "INVALID_STOCK"),
         (CreateProduct("P", (new_sku(threshold=-1),)), "INVALID_THRESHOLD"),
     ],
@@ -74,6 +77,13 @@ def test_a_correction_cannot_take_stock_below_zero(inventory: InventoryService) 
     with pytest.raises(InsufficientStock):
         inventory.adjust(AdjustStock(sku.id, -4, "count"))
     assert inventory.adjust(AdjustStock(sku.id, -3, "count")).stock == 0
+
+
+def test_a_restock_beyond_the_largest_stock_is_out_of_range(inventory: InventoryService) -> None:
+    (sku,) = inventory.create_product(product_with(MAX_STOCK - 5)).skus
+    with pytest.raises(StockOutOfRange):
+        inventory.adjust(AdjustStock(sku.id, 6, "delivery"))
+    assert inventory.sku(sku.id).stock == MAX_STOCK - 5
 
 
 def test_adjusting_an_unknown_sku_is_an_error(inventory: InventoryService) -> None:
