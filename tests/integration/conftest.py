@@ -20,6 +20,7 @@ from product_service.infrastructure.db import migrate
 from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.db.tables import metadata
 from product_service.infrastructure.settings import Settings
+from tests.ci import unavailable
 
 MARIADB_URL = os.environ.get(
     "PRODUCT_TEST_MYSQL_URL", "mysql+pymysql://product:product@127.0.0.1:3306/product_test"
@@ -33,12 +34,7 @@ def _mariadb_or_skip() -> Engine:
             connection.execute(text("SELECT 1"))
     except OperationalError as exc:
         engine.dispose()
-        message = (
-            f"MariaDB not reachable at {MARIADB_URL} (run `scripts/infra up mariadb`): {exc.orig}"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable("mariadb", f"{MARIADB_URL}: {exc.orig}")
     return engine
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ci import unavailable
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA = REPO_ROOT / "scripts" / "infra"
 HOST = "127.0.0.1"
@@ -35,18 +37,6 @@ PUBSUB_NAME = "smoke-pubsub"
 LOCK_STORE_NAME = "smoke-lock"
 SMOKE_TOPIC = "smoke"
 APP_ID = "smoke"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("true", "1")
-
-
-def unavailable(service: str, reason: str) -> None:
-    """Skip locally, fail under CI=true; either way name the service."""
-    message = f"{service} not reachable: {reason} (start it with `scripts/infra up {service}`)"
-    if in_ci():
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 def port_open(port: int, host: str = HOST, timeout: float = 1.0) -> bool:

@@ -1,0 +1,19 @@
+"""One rule for missing infrastructure: skip on a developer's machine, fail under CI."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def unavailable(service: str, reason: str) -> None:
+    """Skip locally, fail under CI; either way name the service and how to start it."""
+    message = f"{service} not reachable: {reason} (start it with `scripts/infra up {service}`)"
+    if in_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
