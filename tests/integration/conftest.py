@@ -41,13 +41,17 @@ def _mariadb_or_skip() -> Engine:
 @pytest.fixture(scope="session")
 def mariadb_engine() -> Iterator[Engine]:
     engine = _mariadb_or_skip()
-    with engine.begin() as connection:
-        for table in [*reversed(metadata.sorted_tables)]:
-            connection.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    drop_all_tables(engine)
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
+
+
+def drop_all_tables(engine: Engine) -> None:
+    with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
 def empty_tables(engine: Engine) -> None:

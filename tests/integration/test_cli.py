@@ -1,18 +1,23 @@
-"""The `product-service` command on a real SQLite file, as an operator would run it."""
+"""The `product-service` command as an operator runs it, on SQLite and on MariaDB."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+
+from product_service.infrastructure.db import migrate
+from tests.integration.conftest import MARIADB_URL, drop_all_tables
 
 
 def run_cli(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+    database_url: str, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {"PRODUCT_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db", "PATH": "/usr/bin:/bin"}
+    environment = {"PRODUCT_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "product_service.interfaces.cli", *args],
@@ -24,27 +29,43 @@ def run_cli(
     )
 
 
+@pytest.fixture(params=["sqlite", "mariadb"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database without tables."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/cli.db"
+        return
+    engine: Engine = request.getfixturevalue("mariadb_engine")
+    drop_all_tables(engine)
+    yield MARIADB_URL
+    migrate.upgrade(engine)  # the other MariaDB tests expect the schema
+
+
 @pytest.fixture
-def migrated(tmp_path: Path) -> Path:
-    assert run_cli(tmp_path, "db", "upgrade").returncode == 0
-    return tmp_path
+def migrated(empty_database: str) -> str:
+    assert run_cli(empty_database, "db", "upgrade").returncode == 0
+    return empty_database
 
 
-def test_db_upgrade_reports_the_revision_and_is_repeatable(tmp_path: Path) -> None:
-    first = run_cli(tmp_path, "db", "upgrade")
-    second = run_cli(tmp_path, "db", "upgrade")
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/cli.db"
+
+
+def test_db_upgrade_reports_the_revision_and_is_repeatable(empty_database: str) -> None:
+    first = run_cli(empty_database, "db", "upgrade")
+    second = run_cli(empty_database, "db", "upgrade")
     assert first.returncode == second.returncode == 0
     assert "at revision 0001" in second.stdout
-    assert "current 0001, newest 0001" in run_cli(tmp_path, "db", "current").stdout
+    assert "current 0001, newest 0001" in run_cli(empty_database, "db", "current").stdout
 
 
-def test_commands_on_an_unmigrated_database_say_to_run_db_upgrade(tmp_path: Path) -> None:
-    result = run_cli(tmp_path, "stock", "ANY")
+def test_commands_on_an_unmigrated_database_say_to_run_db_upgrade(empty_database: str) -> None:
+    result = run_cli(empty_database, "stock", "ANY")
     assert result.returncode == 1
     assert "run `product-service db upgrade` first" in result.stderr
 
 
-def test_seed_is_idempotent(migrated: Path) -> None:
+def test_seed_is_idempotent(migrated: str) -> None:
     first = run_cli(migrated, "seed")
     second = run_cli(migrated, "seed")
     assert first.returncode == second.returncode == 0
@@ -53,7 +74,7 @@ def test_seed_is_idempotent(migrated: Path) -> None:
     assert "SHOE-TRAIL-42    id=1      stock=50" in second.stdout
 
 
-def test_an_operator_deducts_reverts_and_reads_an_order(migrated: Path) -> None:
+def test_an_operator_deducts_reverts_and_reads_an_order(migrated: str) -> None:
     run_cli(migrated, "seed")
     assert "SUCCEEDED" in run_cli(migrated, "deduct", "500", "1:2", "6:1").stdout
     assert "already decided" in run_cli(migrated, "deduct", "500", "1:2", "6:1").stdout
@@ -77,7 +98,7 @@ def test_an_operator_deducts_reverts_and_reads_an_order(migrated: Path) -> None:
     ],
 )
 def test_bad_input_exits_non_zero_with_a_clear_message(
-    migrated: Path, args: tuple[str, ...], message: str
+    migrated: str, args: tuple[str, ...], message: str
 ) -> None:
     run_cli(migrated, "seed")
     result = run_cli(migrated, *args)
@@ -96,13 +117,13 @@ def test_bad_input_exits_non_zero_with_a_clear_message(
 def test_invalid_settings_exit_2_naming_the_setting(
     tmp_path: Path, name: str, value: str, field: str
 ) -> None:
-    result = run_cli(tmp_path, "db", "current", env={name: value})
+    result = run_cli(sqlite_url(tmp_path), "db", "current", env={name: value})
     assert result.returncode == 2
     assert "invalid settings" in result.stderr and field in result.stderr
 
 
 def test_the_password_never_appears_in_messages(tmp_path: Path) -> None:
     url = "mysql+pymysql://product:s3cret-pass@127.0.0.1:1/product"
-    result = run_cli(tmp_path, "stock", "X", env={"PRODUCT_DATABASE_URL": url})
+    result = run_cli(sqlite_url(tmp_path), "stock", "X", env={"PRODUCT_DATABASE_URL": url})
     assert result.returncode == 3
     assert "s3cret-pass" not in result.stderr + result.stdout
