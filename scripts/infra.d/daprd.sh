@@ -54,6 +54,10 @@ _daprd_prepare_build() {
 
 daprd_install() {
     local modfile
+    command -v go >/dev/null 2>&1 || {
+        err "daprd: no daprd on PATH or in ~/.dapr/bin, and no Go toolchain to build one (install Go or Dapr)"
+        return 1
+    }
     modfile=$(_daprd_prepare_build) || return 1
     go_build_cached daprd "$DAPRD_MODULE_DIR" "$DAPRD_BUILT" . -modfile="$modfile" \
         -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION -X github.com/dapr/dapr/pkg/buildinfo.gitversion=v$DAPR_VERSION -X github.com/dapr/kit/logger.DaprVersion=$DAPR_VERSION"
