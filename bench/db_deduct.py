@@ -36,8 +36,9 @@ from product_service.infrastructure.db.tables import metadata
 from product_service.infrastructure.settings import Settings
 
 SKUS, LINES_PER_ORDER, STOCK_PER_SKU = 1000, 3, 1_000_000
+MAX_ATTEMPTS = 20
 MARIADB_URL = os.environ.get(
-    "PRODUCT_BENCH_MYSQL_URL", "mysql+pymysql://product:product@127.0.0.1:3306/product_test"
+    "PRODUCT_BENCH_MYSQL_URL", "mysql+pymysql://product:product@127.0.0.1:3306/product_bench"
 )
 
 
@@ -49,7 +50,7 @@ def fresh_database(kind: str, threads: int) -> tuple[Engine, str]:
         url = MARIADB_URL
         engine = build_engine(url, pool_size=threads + 2)
         with engine.begin() as connection:
-            for table in [*reversed(metadata.sorted_tables)]:
+            for table in reversed(metadata.sorted_tables):
                 connection.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     migrate.upgrade(engine)
@@ -87,7 +88,7 @@ def run(kind: str, threads: int, orders: int) -> dict[str, object]:
     retries = [0]
 
     def deduct(command: DeductInventory) -> Outcome:
-        while True:
+        for _attempt in range(MAX_ATTEMPTS):
             started = time.perf_counter()
             try:
                 outcome = inventory.deduct(command).outcome
@@ -95,6 +96,7 @@ def run(kind: str, threads: int, orders: int) -> dict[str, object]:
                 return outcome
             except TransientError:
                 retries[0] += 1
+        raise RuntimeError(f"order {command.order_id} failed {MAX_ATTEMPTS} times in a row")
 
     began = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
