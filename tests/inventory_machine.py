@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from product_service.application.results import OperationResult
 from product_service.application.service import InventoryService
-from product_service.domain.commands import AdjustStock, RevertInventory
-from product_service.domain.model import Outcome
+from product_service.domain.commands import AdjustStock, DeductInventory, RevertInventory
+from product_service.domain.events import InventoryReverted
+from product_service.domain.model import FailureReason, Outcome
 from tests.factories import order, product_with
 
 SKU_COUNT = 3
@@ -34,7 +36,8 @@ class InventoryMachine(RuleBasedStateMachine):
         self.sku_ids: list[int] = []
         self.expected: dict[int, int] = {}
         self.deducted: dict[int, dict[int, int]] = {}  # order -> sku -> units, if it succeeded
-        self.decided: set[int] = set()  # orders whose deduct is settled, whatever the outcome
+        self.decided: dict[int, tuple[Outcome, FailureReason]] = {}  # settled deducts
+        self.sent: dict[int, DeductInventory] = {}  # the last payload sent per order
         self.reverted: set[int] = set()
 
     @initialize(stocks=st.lists(st.integers(0, 8), min_size=SKU_COUNT, max_size=SKU_COUNT))
@@ -45,30 +48,50 @@ class InventoryMachine(RuleBasedStateMachine):
 
     @rule(order_id=ORDER_IDS, lines=LINES)
     def deduct(self, order_id: int, lines: list[tuple[int, int]]) -> None:
-        wanted: dict[int, int] = {}
-        for index, quantity in lines:
-            wanted[self.sku_ids[index]] = wanted.get(self.sku_ids[index], 0) + quantity
-        result = self.inventory.deduct(order(order_id, *[(self.sku_ids[i], q) for i, q in lines]))
-        if order_id in self.decided or order_id in self.reverted:
-            assert result.outcome is not Outcome.SUCCEEDED or order_id in self.deducted
-            assert result.duplicate or order_id in self.reverted
-            self.decided.add(order_id)
+        command = order(order_id, *[(self.sku_ids[i], q) for i, q in lines])
+        self.sent[order_id] = command
+        result = self.inventory.deduct(command)
+        if order_id in self.decided:  # a new payload for a decided order is still a duplicate
+            self._assert_duplicate(order_id, result)
             return
-        self.decided.add(order_id)
-        fits = all(self.expected[sku] >= q for sku, q in wanted.items())
-        assert (result.outcome is Outcome.SUCCEEDED) == fits
-        if fits:
-            self.deducted[order_id] = wanted
-            for sku, q in wanted.items():
-                self.expected[sku] -= q
+        assert not result.duplicate and result.event is not None
+        if order_id in self.reverted:
+            assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.ORDER_REVERTED)
+        else:
+            wanted: dict[int, int] = {}
+            for index, quantity in lines:
+                sku_id = self.sku_ids[index]
+                wanted[sku_id] = wanted.get(sku_id, 0) + quantity
+            fits = all(self.expected[sku] >= q for sku, q in wanted.items())
+            assert (result.outcome is Outcome.SUCCEEDED) == fits
+            if fits:
+                self.deducted[order_id] = wanted
+                for sku, q in wanted.items():
+                    self.expected[sku] -= q
+        self.decided[order_id] = (result.outcome, result.reason)
+
+    @precondition(lambda self: bool(self.sent))
+    @rule(data=st.data())
+    def redeliver(self, data: st.DataObject) -> None:
+        order_id = data.draw(st.sampled_from(sorted(self.sent)))
+        self._assert_duplicate(order_id, self.inventory.deduct(self.sent[order_id]))
+
+    def _assert_duplicate(self, order_id: int, result: OperationResult) -> None:
+        assert result.duplicate and result.event is None
+        assert (result.outcome, result.reason) == self.decided[order_id]
 
     @rule(order_id=ORDER_IDS)
     def revert(self, order_id: int) -> None:
         result = self.inventory.revert(RevertInventory(order_id))
         assert result.duplicate == (order_id in self.reverted)
-        if order_id not in self.reverted:
-            for sku, q in self.deducted.get(order_id, {}).items():
-                self.expected[sku] += q
+        if result.duplicate:
+            assert result.event is None
+            return
+        given_back = {} if order_id in self.reverted else self.deducted.get(order_id, {})
+        assert isinstance(result.event, InventoryReverted)
+        assert {s.sku_id: s.quantity for s in result.event.skus} == given_back
+        for sku, q in given_back.items():
+            self.expected[sku] += q
         self.reverted.add(order_id)
 
     @rule(index=st.integers(0, SKU_COUNT - 1), delta=st.integers(-5, 5).filter(bool))
