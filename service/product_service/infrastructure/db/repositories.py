@@ -147,9 +147,7 @@ class SqlProductRepository(ports.ProductRepository):
         self._execute = execute
 
     def add(self, name: str, created_at: datetime) -> int:
-        result = self._execute(
-            insert(products).values(name=name, created_at=naive_utc(created_at))
-        )
+        result = self._execute(insert(products).values(name=name, created_at=naive_utc(created_at)))
         return _new_id(result)
 
     def name_of(self, product_id: int) -> str | None:
