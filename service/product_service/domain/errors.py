@@ -32,10 +32,6 @@ class StockOutOfRange(DomainError):
     code = "STOCK_OUT_OF_RANGE"
 
 
-class SkuOffSale(DomainError):
-    code = "SKU_OFF_SALE"
-
-
 class InsufficientStock(DomainError):
     code = "INSUFFICIENT_STOCK"
 
