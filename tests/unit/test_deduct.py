@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from product_service.application.service import InventoryService
-from product_service.domain.commands import AdjustStock, DeductInventory, OrderLine, RevertInventory
+from product_service.domain.commands import (
+    AdjustStock,
+    CreateProduct,
+    DeductInventory,
+    OrderLine,
+    RevertInventory,
+)
 from product_service.domain.errors import InvalidCommand
 from product_service.domain.events import InventoryDeducted, InventoryDeductFailed
 from product_service.domain.model import FailureReason, LedgerKind, Outcome, SkuStatus
@@ -65,9 +71,8 @@ def test_unknown_sku_fails_the_order_and_records_only_the_outcome(
 
 
 def test_off_sale_sku_fails_the_order(inventory: InventoryService) -> None:
-    product = product_with()
-    product = type(product)(product.name, (new_sku(5, status=SkuStatus.OFF_SALE),))
-    (sku,) = inventory.create_product(product).skus
+    off_sale = CreateProduct("Retired", (new_sku(5, status=SkuStatus.OFF_SALE),))
+    (sku,) = inventory.create_product(off_sale).skus
     result = inventory.deduct(order(1, (sku.id, 1)))
     assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.SKU_OFF_SALE)
     assert stock_of(inventory, sku.id) == [5]

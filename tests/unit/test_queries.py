@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from product_service.application.service import InventoryService
+from product_service.domain.commands import CreateProduct
 from product_service.domain.errors import (
     InvalidCommand,
     OrderNotFound,
@@ -15,7 +16,7 @@ from tests.factories import new_sku, order, product_with
 
 
 def test_stock_by_code_finds_the_sku(inventory: InventoryService) -> None:
-    (sku,) = inventory.create_product(type(product_with())("P", (new_sku(7, code="FIND-ME"),))).skus
+    (sku,) = inventory.create_product(CreateProduct("P", (new_sku(7, code="FIND-ME"),))).skus
     assert inventory.stock_by_code("FIND-ME") == sku
 
 

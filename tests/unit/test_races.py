@@ -19,7 +19,7 @@ from product_service.domain.events import InventoryDeductFailed
 from product_service.domain.model import FailureReason, InboxRecord, Operation, Outcome
 from product_service.infrastructure.settings import Settings
 from tests.factories import order, product_with
-from tests.fakes import FakeInbox, FakeUnitOfWork, FixedClock, MemoryStore
+from tests.fakes import FakeUnitOfWork, FixedClock, MemoryStore
 
 
 class RacingUnitOfWork(FakeUnitOfWork):
@@ -42,7 +42,6 @@ class RacingUnitOfWork(FakeUnitOfWork):
             original_add(record)
 
         inbox.add = add_after_rival  # type: ignore[method-assign]
-        assert isinstance(inbox, FakeInbox)
         return self
 
 
