@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: install demo test test-unit test-integration test-smoke lint infra-up infra-down infra-status bench clean
+.PHONY: install demo test test-unit test-integration test-smoke test-e2e lint infra-up infra-down infra-status bench clean
 
 install: $(STAMP)
 
@@ -36,6 +36,12 @@ test-integration: install
 test-smoke: install
 	scripts/infra up
 	$(PY) -m pytest tests/smoke
+
+## The end-to-end scenarios of issue 4: product service and order simulator beside real daprd
+## sidecars, on Kafka, Redis and MariaDB (database product_e2e). Stops MariaDB for 5 s once.
+test-e2e: install
+	scripts/infra up
+	$(PY) -m pytest tests/e2e -m e2e
 
 lint: install
 	$(VENV)/bin/ruff check service tests bench hatch_build.py
