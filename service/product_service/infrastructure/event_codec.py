@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import TypeVar
@@ -52,14 +53,17 @@ class EventSerializer:
 
     def serialize(self, event: OutcomeEvent) -> OutboxMessage:
         topic, message = self._encode(event)
-        event_id = uuid.uuid5(EVENT_ID_NAMESPACE, f"{type(event).__name__}:{event.order_id}")
         payload = json_format.MessageToJson(
             message,
             preserving_proto_field_name=True,
             indent=None,
             always_print_fields_with_no_presence=True,
         )
-        return OutboxMessage(str(event_id), topic, str(event.order_id), payload)
+        return OutboxMessage(self.event_id(event), topic, str(event.order_id), payload)
+
+    @staticmethod
+    def event_id(event: OutcomeEvent) -> str:
+        return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{type(event).__name__}:{event.order_id}"))
 
     def _encode(self, event: OutcomeEvent) -> tuple[str, Message]:
         if isinstance(event, InventoryDeducted):
@@ -107,7 +111,16 @@ def parse_deduct_rejected(data: bytes | str, message_id: str = "") -> RevertInve
 
 
 def _parse(data: bytes | str, message: M) -> M:
+    name = message.DESCRIPTOR.name
     try:
-        return json_format.Parse(data, message, ignore_unknown_fields=True)
-    except (json_format.ParseError, UnicodeDecodeError, TypeError, ValueError) as exc:
-        raise MalformedEvent(f"{message.DESCRIPTOR.name} payload is malformed: {exc}") from exc
+        document = json.loads(data)
+    except (UnicodeDecodeError, TypeError, ValueError) as exc:
+        raise MalformedEvent(f"{name} payload is malformed: not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise MalformedEvent(
+            f"{name} payload is malformed: must be a JSON object, not {type(document).__name__}"
+        )
+    try:
+        return json_format.ParseDict(document, message, ignore_unknown_fields=True)
+    except (json_format.ParseError, TypeError, ValueError) as exc:
+        raise MalformedEvent(f"{name} payload is malformed: {exc}") from exc
