@@ -86,16 +86,20 @@ def infrastructure(e2e_engine: Engine) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(infrastructure: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+def stack(infrastructure: None) -> Iterator[Running]:
     """Product service + order simulator, each with its own daprd, on the full profile."""
     devstack = _import_or_skip("devstack", "tools/devstack (Helper A)")
     _import_or_skip("order_simulator", "tools/order_simulator (Helper A)")
-    run_dir = tmp_path_factory.mktemp("e2e-stack")
+    # Logs stay after the run (pytest's own temp dirs rotate away under concurrent sessions).
+    run_dir = REPO_ROOT / ".local" / "e2e" / RUN_TOKEN
     with devstack.Stack(
         profile="full",
         run_dir=run_dir,
         database_url=E2E_DATABASE_URL,
         consumer_group=f"product-consumer-e2e-{RUN_TOKEN}",
+        # Topics of our own: other stacks on this Kafka must not consume our payments.
+        topic_suffix=f"e2e-{RUN_TOKEN}",
+        log_level=os.environ.get("E2E_DAPRD_LOG_LEVEL", "info"),
     ) as started:
         product = started.start_product(env=PRODUCT_ENV)
         sim = started.start_simulator()
@@ -123,7 +127,7 @@ def raw_producer(infrastructure: None) -> DaprStyleProducer:
 
 
 @pytest.fixture(scope="session")
-def world(stack: Running, raw_producer: DaprStyleProducer, e2e_engine: Engine) -> World:
+def world(stack: Running, raw_producer: DaprStyleProducer, e2e_engine: Engine) -> Iterator[World]:
     """Catalog, orders and checks for the scenarios, warmed up end to end once."""
     w = World(
         stack=stack,
@@ -132,22 +136,31 @@ def world(stack: Running, raw_producer: DaprStyleProducer, e2e_engine: Engine) -
         token=RUN_TOKEN,
         order_ids=itertools.count(_order_id_base()),
     )
+    w.keep_ids_apart()
     w.warm_up()
-    return w
+    yield w
+    w.sim.close()
 
 
 def _order_id_base() -> int:
-    """Order ids no other run uses: milliseconds since the epoch, times 100 000."""
-    return int(time.time() * 1000) * 100_000 + (os.getpid() % 100) * 1000
+    """Order ids no other run uses, all below 2**53.
+
+    The simulator writes order ids as JSON numbers, and daprd reads CloudEvent data into
+    float64: a larger id arrives rounded (179583674865543001 became ...000 in a first run).
+    """
+    millis = int(time.time() * 1000) % 10**10
+    return millis * 100_000 + (os.getpid() % 100) * 1000
 
 
 @pytest.fixture
-def tail_factory() -> Iterator[Any]:
-    """Opens TopicTails (marked now) and closes them after the test."""
+def tail_factory(world: World) -> Iterator[Any]:
+    """Opens TopicTails (marked now) on this run's name of a contract topic; closes them."""
     opened: list[TopicTail] = []
 
     def open_tail(topic: str) -> TopicTail:
-        tail = TopicTail(KAFKA_BOOTSTRAP, topic, group_id=f"e2e-reader-{RUN_TOKEN}-{uuid.uuid4()}")
+        tail = TopicTail(
+            KAFKA_BOOTSTRAP, world.wire(topic), group_id=f"e2e-reader-{RUN_TOKEN}-{uuid.uuid4()}"
+        )
         opened.append(tail)
         return tail
 

@@ -503,7 +503,7 @@ def test_every_product_service_method_through_dapr_invocation_with_error_codes(
         rpc.AdjustStock,
         api.AdjustStockRequest(sku_id=low.id, delta=-12, reason="write off"),
         grpc.StatusCode.FAILED_PRECONDITION,
-        "STOCK_OUT_OF_RANGE",
+        "INSUFFICIENT_STOCK",
     )
     refused(
         rpc.AdjustStock,

@@ -21,6 +21,7 @@ DEDUCTED = "OnInventoryDeductSuccess"
 FAILED = "OnInventoryDeductFailed"
 REVERTED = "OnInventoryReverted"
 OUTCOME_TOPICS = (DEDUCTED, FAILED, REVERTED)
+ID_FLOOR = 10**12
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,25 @@ class World:
     order_ids: Iterator[int]
     _skus_made: int = 0
     _barrier_sku: SkuRef | None = None
+    _sim: Any = None
 
     @property
     def sim(self) -> Any:
-        return self.stack.sim.client
+        """The order simulator client (one gRPC channel for the session)."""
+        if self._sim is None:
+            self._sim = self.stack.sim.client
+        return self._sim
+
+    def contract(self, wire_name: str) -> str:
+        return str(self.stack.stack.topics.contract(wire_name))
+
+    def wire(self, topic: str) -> str:
+        """This run's name on the broker for a contract topic (the stack's topic suffix);
+        dead-letter topics follow their topic's name."""
+        suffix = ".dead-letter"
+        if topic.endswith(suffix):
+            return str(self.stack.stack.topics.wire(topic.removesuffix(suffix))) + suffix
+        return str(self.stack.stack.topics.wire(topic))
 
     @property
     def product(self) -> Any:
@@ -126,19 +142,42 @@ class World:
         event_id: str | None = None,
     ) -> int:
         """OnPaymentSuccess written straight into Kafka; returns the partition."""
-        return self.raw.publish(PAID, payment(order_id, lines), key or str(order_id), event_id)
+        data = payment(order_id, lines)
+        return self.raw.publish(self.wire(PAID), data, key or str(order_id), event_id)
 
     def raw_reject(self, order_id: int, lines: Sequence[tuple[SkuRef, int]], key: str) -> int:
-        return self.raw.publish(REJECTED, rejection(order_id, lines), key)
+        return self.raw.publish(self.wire(REJECTED), rejection(order_id, lines), key)
 
     def outcomes(self, order_id: int, topic: str | None = None) -> list[Outcome]:
-        return [Outcome.of(r) for r in self.sim.received(order_id=order_id, topic=topic)]
+        """Outcome events of this stack's service the simulator received, in arrival order.
+
+        Kafka and its topics are shared with other people's stacks, whose services also read
+        our payments (and answer them from their own databases, e.g. UNKNOWN_SKU, with the same
+        stable event id). Only events whose id and payload are a row of our outbox count.
+        """
+        ours = self.outbox_payloads(order_id)
+        return [
+            outcome
+            for outcome in (Outcome.of(r) for r in self.sim.received(order_id=order_id))
+            if (topic is None or outcome.topic == topic) and ours.get(outcome.id) == outcome.data
+        ]
 
     def wait_outcomes(
         self, order_id: int, count: int = 1, topic: str | None = None, timeout: float = 60
     ) -> list[Outcome]:
-        received = self.sim.wait_for(order_id, topic=topic, count=count, timeout=timeout)
-        return [Outcome.of(r) for r in received]
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.outcomes(order_id, topic)
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                everything = [(r.topic, r.id, r.data) for r in self.sim.received(order_id=order_id)]
+                raise AssertionError(
+                    f"order {order_id}: {len(found)} of {count} outcome events on "
+                    f"{topic or 'any topic'} after {timeout}s; outbox: {self.outbox(order_id)}; "
+                    f"all received for this order: {everything}"
+                )
+            time.sleep(0.05)
 
     def wait_outcome(self, order_id: int, topic: str | None = None, timeout: float = 60) -> Outcome:
         return self.wait_outcomes(order_id, 1, topic, timeout)[0]
@@ -166,6 +205,13 @@ class World:
             self._barrier_sku = self.new_sku(stock=1_000_000)
         return self._barrier_sku
 
+    def keep_ids_apart(self) -> None:
+        """Start this database's product and SKU ids at 10^12: other stacks' orders name small
+        SKU ids of their own databases and must not find (and deduct) ours."""
+        with self.engine.begin() as c:
+            for table in ("products", "skus"):
+                c.execute(text(f"ALTER TABLE {table} AUTO_INCREMENT = {ID_FLOOR}"))
+
     def warm_up(self, timeout: float = 120) -> None:
         """One order through the whole loop, so both consumers own their partitions."""
         sku = self._barrier()
@@ -177,9 +223,6 @@ class World:
                 self.wait_outcome(order_id, timeout=10)
                 return
             except AssertionError:
-                if time.monotonic() > deadline:
-                    raise
-            except TimeoutError:
                 if time.monotonic() > deadline:
                     raise
 
@@ -196,6 +239,15 @@ class World:
             )
             return [(int(r.sku_id), str(r.kind), int(r.delta)) for r in rows]
 
+    def outbox_payloads(self, order_id: int) -> dict[str, Any]:
+        """event id -> payload (parsed) of the order's outbox rows."""
+        with self.engine.connect() as c:
+            rows = c.execute(
+                text("SELECT event_id, payload FROM outbox WHERE message_key = :k"),
+                {"k": str(order_id)},
+            )
+            return {str(r.event_id): json.loads(r.payload) for r in rows}
+
     def outbox(self, order_id: int) -> list[tuple[str, str, bool]]:
         """(event id, topic, published) of the outbox rows of an order, in outbox order."""
         with self.engine.connect() as c:
@@ -206,7 +258,10 @@ class World:
                 ),
                 {"k": str(order_id)},
             )
-            return [(str(r.event_id), str(r.topic), r.published_at is not None) for r in rows]
+            return [
+                (str(r.event_id), self.contract(str(r.topic)), r.published_at is not None)
+                for r in rows
+            ]
 
 
 def payment(order_id: int, lines: Sequence[tuple[SkuRef, int]]) -> dict[str, Any]:
