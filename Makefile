@@ -38,8 +38,8 @@ test-smoke: install
 	$(PY) -m pytest tests/smoke
 
 lint: install
-	$(VENV)/bin/ruff check service tests bench hatch_build.py
-	$(VENV)/bin/ruff format --check service tests bench hatch_build.py
+	$(VENV)/bin/ruff check service tests bench tools hatch_build.py
+	$(VENV)/bin/ruff format --check service tests bench tools hatch_build.py
 	$(VENV)/bin/mypy
 
 infra-up:
