@@ -15,10 +15,16 @@ from product_service.application.ports import (
     UnitOfWork,
 )
 from product_service.application.service import InventoryService
+from product_service.infrastructure.dapr.lock import DaprLock
+from product_service.infrastructure.dapr.publisher import DaprPublisher
+from product_service.infrastructure.dapr.sidecar import Sidecar
 from product_service.infrastructure.db.engine import build_engine
+from product_service.infrastructure.db.outbox_store import SqlOutboxStore
 from product_service.infrastructure.db.unit_of_work import uow_factory as sql_uow_factory
 from product_service.infrastructure.event_codec import EventSerializer
+from product_service.infrastructure.relay import OutboxRelay
 from product_service.infrastructure.settings import Settings
+from product_service.infrastructure.sweeper import OutboxSweeper
 
 
 @dataclass
@@ -54,3 +60,60 @@ def bootstrap(
         clock=clock or SystemClock(),
     )
     return Application(settings, inventory, engine)
+
+
+@dataclass
+class ServerRuntime:
+    """The long-running service: the application plus its sidecar adapters and workers."""
+
+    application: Application
+    sidecar: Sidecar
+    outbox: SqlOutboxStore
+    relay: OutboxRelay
+    sweeper: OutboxSweeper
+    lock: DistributedLock
+
+    def start_workers(self) -> None:
+        self.relay.start()
+        self.sweeper.start()
+
+    def close(self) -> None:
+        self.sweeper.stop()
+        self.relay.stop()
+        self.sidecar.close()
+        self.application.close()
+
+
+def bootstrap_server(settings: Settings) -> ServerRuntime:
+    """Wires the Dapr adapters: publisher and relay, sweeper lease, per-order lock."""
+    engine = build_engine(settings.database_url, pool_size=settings.database_pool_size)
+    sidecar = Sidecar(settings.dapr_call_timeout_seconds)
+    clock = SystemClock()
+    lock: DistributedLock = (
+        DaprLock(sidecar, settings.lock_store_name, settings.app_id, settings.lock_expiry_seconds)
+        if settings.lock_store_name
+        else NoLock()
+    )
+    store = SqlOutboxStore(engine)
+    publisher = DaprPublisher(sidecar, settings.pubsub_name)
+    relay = OutboxRelay(
+        store,
+        publisher,
+        clock,
+        batch_size=settings.relay_batch_size,
+        max_backoff_seconds=settings.relay_max_backoff_seconds,
+        publish_delay_seconds=settings.relay_publish_delay_ms / 1000,
+    )
+    sweeper = OutboxSweeper(
+        store,
+        publisher,
+        lock,
+        relay,
+        clock,
+        interval_seconds=settings.sweep_interval_seconds,
+        min_age_seconds=settings.sweep_min_age_seconds,
+        batch_size=settings.relay_batch_size,
+    )
+    application = bootstrap(settings, engine=engine, lock=lock, clock=clock)
+    application.inventory.notifier = relay
+    return ServerRuntime(application, sidecar, store, relay, sweeper, lock)

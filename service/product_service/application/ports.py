@@ -96,6 +96,20 @@ class Outbox(abc.ABC):
         """Stores the event for publishing after commit, keyed by its order id."""
 
 
+class OutboxNotifier(abc.ABC):
+    """Told after a commit that stored an outcome event, so the relay publishes it at once."""
+
+    @abc.abstractmethod
+    def committed(self, event: OutcomeEvent) -> None: ...
+
+
+class NoNotifier(OutboxNotifier):
+    """Without a relay in this process the rows wait in the outbox for the sweeper."""
+
+    def committed(self, event: OutcomeEvent) -> None:
+        pass
+
+
 class UnitOfWork(abc.ABC):
     """One database transaction. Leaving the block without commit() rolls back."""
 

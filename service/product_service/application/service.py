@@ -10,6 +10,8 @@ from product_service.application.ports import (
     Clock,
     DistributedLock,
     NoLock,
+    NoNotifier,
+    OutboxNotifier,
     SystemClock,
     UnitOfWork,
 )
@@ -31,14 +33,22 @@ class InventoryService:
     max_adjustment: int = 1_000_000
     lock: DistributedLock = field(default_factory=NoLock)
     clock: Clock = field(default_factory=SystemClock)
+    notifier: OutboxNotifier = field(default_factory=NoNotifier)
 
     def deduct(self, command: DeductInventory) -> OperationResult:
-        return deduct.deduct_inventory(
-            command, self.uow_factory(), self.lock, self.limits, self.clock
+        return self._notified(
+            deduct.deduct_inventory(command, self.uow_factory(), self.lock, self.limits, self.clock)
         )
 
     def revert(self, command: RevertInventory) -> OperationResult:
-        return revert.revert_inventory(command, self.uow_factory(), self.lock, self.clock)
+        return self._notified(
+            revert.revert_inventory(command, self.uow_factory(), self.lock, self.clock)
+        )
+
+    def _notified(self, result: OperationResult) -> OperationResult:
+        if result.event is not None:
+            self.notifier.committed(result.event)
+        return result
 
     def adjust(self, command: AdjustStock) -> Sku:
         return stock.adjust_stock(command, self.uow_factory(), self.max_adjustment, self.clock)

@@ -52,14 +52,17 @@ class EventSerializer:
 
     def serialize(self, event: OutcomeEvent) -> OutboxMessage:
         topic, message = self._encode(event)
-        event_id = uuid.uuid5(EVENT_ID_NAMESPACE, f"{type(event).__name__}:{event.order_id}")
         payload = json_format.MessageToJson(
             message,
             preserving_proto_field_name=True,
             indent=None,
             always_print_fields_with_no_presence=True,
         )
-        return OutboxMessage(str(event_id), topic, str(event.order_id), payload)
+        return OutboxMessage(self.event_id(event), topic, str(event.order_id), payload)
+
+    @staticmethod
+    def event_id(event: OutcomeEvent) -> str:
+        return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{type(event).__name__}:{event.order_id}"))
 
     def _encode(self, event: OutcomeEvent) -> tuple[str, Message]:
         if isinstance(event, InventoryDeducted):

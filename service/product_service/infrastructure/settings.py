@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     pubsub_name: str = "pubsub"
-    lock_store_name: str = "lockstore"
+    lock_store_name: str = Field(
+        "lockstore", description="Dapr lock store for per-order locks; empty: no lock store"
+    )
     consumer_group: str = "product-consumer"
     lock_expiry_seconds: int = Field(30, ge=1, le=3600)
     topic_payment_succeeded: str = "OnPaymentSuccess"
@@ -40,6 +42,24 @@ class Settings(BaseSettings):
     topic_deduct_failed: str = "OnInventoryDeductFailed"
     topic_deduct_rejected: str = "OnInventoryDeductSuccessDLQ"
     topic_reverted: str = "OnInventoryReverted"
+    dead_letter_suffix: str = Field(
+        ".dead-letter", description="Dead-letter topic of each subscription: topic + suffix"
+    )
+
+    app_id: str = "product-service"
+    grpc_port: int = Field(50051, ge=1, le=65535, description="Dapr app channel (gRPC)")
+    grpc_workers: int = Field(16, ge=1, le=256)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=1, le=65535, description="healthz, readyz, operator views")
+    dapr_call_timeout_seconds: float = Field(5.0, gt=0, le=120)
+    relay_batch_size: int = Field(100, ge=1, le=10_000)
+    relay_max_backoff_seconds: float = Field(5.0, gt=0, le=300)
+    relay_publish_delay_ms: int = Field(
+        0, ge=0, le=600_000, description="Test hook: wait between commit and normal publish"
+    )
+    sweep_interval_seconds: float = Field(5.0, gt=0, le=3600)
+    sweep_min_age_seconds: float = Field(5.0, ge=0, le=3600)
+    shutdown_grace_seconds: float = Field(20.0, gt=0, le=600)
 
     @field_validator("database_url")
     @classmethod
@@ -69,6 +89,9 @@ class Settings(BaseSettings):
             deduct_rejected=self.topic_deduct_rejected,
             reverted=self.topic_reverted,
         )
+
+    def dead_letter_topic(self, topic: str) -> str:
+        return topic + self.dead_letter_suffix
 
     def safe_database_url(self) -> str:
         """The database URL with its password masked, for logs and messages."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
@@ -15,6 +16,7 @@ from product_service.domain.errors import DomainError, DuplicateSkuCode
 from product_service.infrastructure.db import migrate
 from product_service.infrastructure.settings import Settings
 from product_service.interfaces.catalog import DEMO_CATALOG
+from product_service.interfaces.server import serve
 
 EXIT_DOMAIN_ERROR, EXIT_BAD_SETTINGS, EXIT_UNAVAILABLE = 1, 2, 3
 
@@ -33,10 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         return _fail(EXIT_UNAVAILABLE, f"cannot open database {database}: {exc}")
     try:
-        if args.handler not in (_db_upgrade, _db_current):
+        if args.handler not in (_db_upgrade, _db_current) and not getattr(args, "migrate", False):
             _require_current_schema(app)
-        args.handler(app, args)
-        return 0
+        return args.handler(app, args) or 0
     except DomainError as exc:
         return _fail(EXIT_DOMAIN_ERROR, f"{exc.code}: {exc}")
     except StoreRejected as exc:
@@ -79,6 +80,17 @@ def _db_current(app: Application, _args: argparse.Namespace) -> None:
         f"current {current or '(empty)'}, newest {head}"
         + ("" if current == head else " (run: db upgrade)")
     )
+
+
+def _serve(app: Application, args: argparse.Namespace) -> int:
+    if args.migrate:
+        _db_upgrade(app, args)
+    app.close()  # the server builds its own runtime from the same settings
+    logging.basicConfig(
+        level=app.settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s",
+    )
+    return serve(app.settings)
 
 
 def _seed(app: Application, _args: argparse.Namespace) -> None:
@@ -160,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def command(
-        name: str, handler: Callable[[Application, argparse.Namespace], None], help: str
+        name: str, handler: Callable[[Application, argparse.Namespace], int | None], help: str
     ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         sub.set_defaults(handler=handler)
@@ -173,6 +185,11 @@ def _parser() -> argparse.ArgumentParser:
         handler=_db_upgrade
     )
     db.add_parser("current", help="show the schema revision").set_defaults(handler=_db_current)
+    command(
+        "serve", _serve, "run the service: Dapr app channel (gRPC) and HTTP, until SIGTERM"
+    ).add_argument(
+        "--migrate", action="store_true", help="upgrade the database schema before serving"
+    )
     command("seed", _seed, "load the demo catalog (idempotent)")
     command("stock", _stock, "show stock of SKUs by code").add_argument(
         "codes", nargs="+", metavar="SKU_CODE"

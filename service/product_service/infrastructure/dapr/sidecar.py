@@ -1,0 +1,56 @@
+"""One connection to the Dapr sidecar, opened on first use, with a deadline on every call."""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from dapr.clients import DaprClient
+from dapr.clients.http.helpers import get_api_url
+
+
+class _Deadline(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """A sidecar that hangs must not hang the handler: every call gets a timeout."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    def intercept_unary_unary(
+        self, continuation: Callable[[Any, Any], Any], details: Any, request: Any
+    ) -> Any:
+        if details.timeout is None:
+            details = details._replace(timeout=self._seconds)
+        return continuation(details, request)
+
+
+class Sidecar:
+    """Creating a DaprClient waits for the sidecar, so it happens lazily, once, under a lock."""
+
+    def __init__(self, call_timeout_seconds: float) -> None:
+        self._timeout = call_timeout_seconds
+        self._client: DaprClient | None = None
+        self._guard = threading.Lock()
+
+    @property
+    def client(self) -> DaprClient:
+        with self._guard:
+            if self._client is None:
+                self._client = DaprClient(interceptors=[_Deadline(self._timeout)])
+            return self._client
+
+    def is_ready(self, timeout: float = 1.0) -> bool:
+        """The sidecar's outbound health: its components are loaded and it can publish."""
+        try:
+            with urllib.request.urlopen(f"{get_api_url()}/healthz/outbound", timeout=timeout):
+                return True
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        with self._guard:
+            if self._client is not None:
+                self._client.close()
+                self._client = None

@@ -1,0 +1,84 @@
+"""The relay's view of the outbox: committed rows not yet published, oldest first."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Row, func, select, update
+
+from product_service.infrastructure.db.errors import translate_errors
+from product_service.infrastructure.db.repositories import naive_utc
+from product_service.infrastructure.db.tables import outbox
+from product_service.infrastructure.event_codec import OutboxMessage
+
+
+@dataclass(frozen=True)
+class Backlog:
+    unpublished: int
+    oldest_created_at: datetime | None
+
+
+class SqlOutboxStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def unpublished(self, event_ids: Collection[str]) -> list[OutboxMessage]:
+        """The given events that are still unpublished, in commit order."""
+        if not event_ids:
+            return []
+        return self._select(outbox.c.event_id.in_(list(event_ids)))
+
+    def older_than(self, cutoff: datetime, limit: int) -> list[OutboxMessage]:
+        """Unpublished rows committed before `cutoff`: what a crash left behind."""
+        return self._select(outbox.c.created_at < naive_utc(cutoff), limit=limit)
+
+    def mark_published(self, event_ids: Sequence[str], at: datetime) -> None:
+        if not event_ids:
+            return
+        statement = (
+            update(outbox)
+            .where(outbox.c.event_id.in_(list(event_ids)), outbox.c.published_at.is_(None))
+            .values(published_at=naive_utc(at), attempts=outbox.c.attempts + 1)
+        )
+        with translate_errors(), self._engine.begin() as connection:
+            connection.execute(statement)
+
+    def count_failed_attempt(self, event_id: str) -> None:
+        statement = (
+            update(outbox)
+            .where(outbox.c.event_id == event_id)
+            .values(attempts=outbox.c.attempts + 1)
+        )
+        with translate_errors(), self._engine.begin() as connection:
+            connection.execute(statement)
+
+    def backlog(self) -> Backlog:
+        statement = select(func.count(), func.min(outbox.c.created_at)).where(
+            outbox.c.published_at.is_(None)
+        )
+        with translate_errors(), self._engine.connect() as connection:
+            count, oldest = connection.execute(statement).one()
+        return Backlog(int(count), oldest.replace(tzinfo=UTC) if oldest else None)
+
+    def _select(self, condition: Any, limit: int | None = None) -> list[OutboxMessage]:
+        statement = (
+            select(outbox)
+            .where(outbox.c.published_at.is_(None), condition)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        with translate_errors(), self._engine.connect() as connection:
+            return [_message(row) for row in connection.execute(statement)]
+
+
+def _message(row: Row[Any]) -> OutboxMessage:
+    return OutboxMessage(
+        event_id=row.event_id,
+        topic=row.topic,
+        key=row.message_key,
+        payload=row.payload,
+        trace_context=row.trace_context,
+    )

@@ -1,0 +1,155 @@
+"""The outbox relay: publishes each committed outcome event right after its commit.
+
+Rows are published in commit order and stay in the outbox until the sidecar accepted them; when
+the sidecar or the database is unreachable the relay backs off and tries the same row again, so
+per-order order holds and nothing is lost. A crash between commit and publish leaves the row for
+the sweeper (see sweeper.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from product_service.application.errors import TransientError
+from product_service.application.ports import Clock, OutboxNotifier
+from product_service.domain.events import OutcomeEvent
+from product_service.infrastructure.dapr.publisher import PublishFailed
+from product_service.infrastructure.db.outbox_store import SqlOutboxStore
+from product_service.infrastructure.event_codec import EventSerializer, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+class Publisher(Protocol):
+    def publish(self, message: OutboxMessage) -> None: ...
+
+
+def publish_in_order(
+    store: SqlOutboxStore, publisher: Publisher, messages: Sequence[OutboxMessage], clock: Clock
+) -> tuple[list[str], PublishFailed | None]:
+    """Publishes until the first failure (later rows of the same order must wait behind it)."""
+    published: list[str] = []
+    failure: PublishFailed | None = None
+    for message in messages:
+        try:
+            publisher.publish(message)
+        except PublishFailed as exc:
+            failure = exc
+            store.count_failed_attempt(message.event_id)
+            break
+        published.append(message.event_id)
+    store.mark_published(published, clock.now())
+    return published, failure
+
+
+class Backoff:
+    def __init__(self, maximum: float, first: float = 0.05) -> None:
+        self._first = first
+        self._maximum = maximum
+        self.delay = 0.0
+
+    def failed(self) -> float:
+        self.delay = min(self._maximum, max(self._first, self.delay * 2))
+        return self.delay
+
+    def succeeded(self) -> None:
+        self.delay = 0.0
+
+
+class OutboxRelay(OutboxNotifier):
+    def __init__(
+        self,
+        store: SqlOutboxStore,
+        publisher: Publisher,
+        clock: Clock,
+        *,
+        batch_size: int = 100,
+        max_backoff_seconds: float = 5.0,
+        publish_delay_seconds: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._clock = clock
+        self._batch_size = batch_size
+        self._backoff = Backoff(max_backoff_seconds)
+        self._delay = publish_delay_seconds
+        self._monotonic = monotonic
+        self._queue: deque[tuple[str, float]] = deque()  # (event id, publish not before)
+        self._guard = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+
+    def committed(self, event: OutcomeEvent) -> None:
+        with self._guard:
+            self._queue.append((EventSerializer.event_id(event), self._monotonic() + self._delay))
+        self._wake.set()
+
+    def in_flight(self) -> set[str]:
+        with self._guard:
+            return {event_id for event_id, _ in self._queue}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def flush(self, timeout: float) -> bool:
+        """Waits until every event committed so far is published; False on timeout."""
+        deadline = self._monotonic() + timeout
+        while self.in_flight():
+            if self._monotonic() >= deadline or not self._thread.is_alive():
+                return False
+            self._wake.set()
+            time.sleep(0.02)
+        return True
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            wait = self._relay_once()
+            self._wake.wait(timeout=wait)
+            self._wake.clear()
+
+    def _relay_once(self) -> float:
+        """Publishes the ready head of the queue; returns how long to wait before the next try."""
+        ready, wait = self._ready_batch()
+        if not ready:
+            return wait
+        try:
+            pending = self._store.unpublished(ready)
+            published, failure = publish_in_order(
+                self._store, self._publisher, pending, self._clock
+            )
+        except TransientError as exc:
+            log.warning("outbox relay: database unavailable, retrying: %s", exc)
+            return self._backoff.failed()
+        if failure is None:
+            done = set(ready)  # published now, or already published by the sweeper
+        else:
+            done = set(published)
+        with self._guard:
+            self._queue = deque(item for item in self._queue if item[0] not in done)
+        if failure is not None:
+            delay = self._backoff.failed()
+            log.warning("outbox relay: publish failed, retrying in %.2fs: %s", delay, failure)
+            return delay
+        self._backoff.succeeded()
+        return 0.0 if self.in_flight() else 1.0
+
+    def _ready_batch(self) -> tuple[list[str], float]:
+        now = self._monotonic()
+        with self._guard:
+            ready = [eid for eid, not_before in self._queue if not_before <= now]
+            head_wait = self._queue[0][1] - now if self._queue else 1.0
+        if ready:
+            return ready[: self._batch_size], 0.0
+        return [], max(0.0, min(head_wait, 1.0))

@@ -1,0 +1,85 @@
+"""The outbox sweeper: republishes rows a crash left unpublished, one replica at a time.
+
+Every interval it takes a lease (a Dapr lock that expires by itself) so that only one replica
+sweeps, then publishes, oldest first, the unpublished rows older than a minimum age that this
+process's relay is not already handling. A row published twice keeps its event id, so consumers
+see a duplicate of the same event, never a second event.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from product_service.application.errors import LockHeld, TransientError
+from product_service.application.ports import Clock, DistributedLock
+from product_service.infrastructure.db.outbox_store import SqlOutboxStore
+from product_service.infrastructure.relay import OutboxRelay, Publisher, publish_in_order
+
+log = logging.getLogger(__name__)
+
+LEASE = "product-service-outbox-sweeper"
+
+
+class OutboxSweeper:
+    def __init__(
+        self,
+        store: SqlOutboxStore,
+        publisher: Publisher,
+        lease: DistributedLock,
+        relay: OutboxRelay,
+        clock: Clock,
+        *,
+        interval_seconds: float = 5.0,
+        min_age_seconds: float = 5.0,
+        batch_size: int = 100,
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._lease = lease
+        self._relay = relay
+        self._clock = clock
+        self._interval = interval_seconds
+        self._min_age = timedelta(seconds=min_age_seconds)
+        self._batch_size = batch_size
+        self.republished = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            try:
+                with self._lease.hold(LEASE):
+                    self.sweep_once()
+            except LockHeld:
+                log.debug("outbox sweeper: another replica holds the lease")
+            except TransientError as exc:
+                log.warning("outbox sweeper: database unavailable: %s", exc)
+            except Exception:  # the sweeper must outlive any single bad pass
+                log.exception("outbox sweeper pass failed")
+
+    def sweep_once(self) -> int:
+        """Publishes what is due, until the first failure; returns how many it published."""
+        cutoff = self._clock.now() - self._min_age
+        in_flight = self._relay.in_flight()
+        due = [
+            message
+            for message in self._store.older_than(cutoff, self._batch_size)
+            if message.event_id not in in_flight
+        ]
+        if not due:
+            return 0
+        published, failure = publish_in_order(self._store, self._publisher, due, self._clock)
+        self.republished += len(published)
+        log.info("outbox sweeper republished %d left-behind event(s)", len(published))
+        if failure is not None:
+            log.warning("outbox sweeper: publish failed, next pass retries: %s", failure)
+        return len(published)

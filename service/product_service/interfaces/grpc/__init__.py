@@ -1,0 +1,1 @@
+"""The Dapr app channel: topic subscriptions and the native ProductService."""

@@ -1,0 +1,160 @@
+"""The native ProductService (proto/product/v1/product_service.proto) over the app channel."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import grpc
+
+from product_service.application.results import OperationResult
+from product_service.application.service import InventoryService
+from product_service.contract.product.v1 import product_service_pb2 as pb
+from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
+from product_service.domain.commands import (
+    AdjustStock,
+    CreateProduct,
+    DeductInventory,
+    NewSku,
+    OrderLine,
+    RevertInventory,
+)
+from product_service.domain.errors import InvalidCommand
+from product_service.domain.model import InboxRecord, Product, Sku, SkuStatus
+from product_service.interfaces.grpc.answers import grpc_status
+
+log = logging.getLogger(__name__)
+
+Request = TypeVar("Request")
+Reply = TypeVar("Reply")
+Handler = Callable[[Any, Request], Reply]
+
+# Calls made through the API are recorded with this message id in the order's inbox record.
+GRPC_MESSAGE_ID = "grpc"
+
+
+def _translated(method: Handler[Request, Reply]) -> Callable[[Any, Request, Any], Reply]:
+    """Every error leaves as a gRPC status; unexpected ones are logged with their traceback."""
+
+    @functools.wraps(method)
+    def call(self: Any, request: Request, context: grpc.ServicerContext) -> Reply:
+        try:
+            return method(self, request)
+        except Exception as exc:
+            status, message = grpc_status(exc)
+            if status is grpc.StatusCode.INTERNAL:
+                log.exception("%s failed", method.__name__)
+            context.abort(status, message)
+            raise  # abort() raises; this line only satisfies the type checker
+
+    return call
+
+
+class ProductApi(pb_grpc.ProductServiceServicer):
+    def __init__(self, inventory: InventoryService) -> None:
+        self._inventory = inventory
+
+    @_translated
+    def CreateProduct(self, request: pb.CreateProductRequest) -> pb.Product:
+        skus = tuple(_new_sku(s) for s in request.skus)
+        return _product(self._inventory.create_product(CreateProduct(request.name, skus)))
+
+    @_translated
+    def GetProduct(self, request: pb.GetProductRequest) -> pb.Product:
+        return _product(self._inventory.product(request.product_id))
+
+    @_translated
+    def GetSku(self, request: pb.GetSkuRequest) -> pb.Sku:
+        return _sku(self._inventory.sku(request.sku_id))
+
+    @_translated
+    def GetStockByCode(self, request: pb.GetStockByCodeRequest) -> pb.Sku:
+        return _sku(self._inventory.stock_by_code(request.code))
+
+    @_translated
+    def CheckThresholds(self, request: pb.CheckThresholdsRequest) -> pb.CheckThresholdsResponse:
+        statuses = self._inventory.check_thresholds(list(request.sku_ids))
+        return pb.CheckThresholdsResponse(
+            statuses=[
+                pb.ThresholdStatus(
+                    sku_id=s.sku_id,
+                    known=s.known,
+                    stock=s.stock,
+                    warn_threshold=s.threshold,
+                    below_threshold=s.below_threshold,
+                )
+                for s in statuses
+            ]
+        )
+
+    @_translated
+    def DeductInventory(self, request: pb.DeductInventoryRequest) -> pb.OperationReply:
+        lines = tuple(OrderLine(d.sku_id, d.quantity, d.product_id) for d in request.lines)
+        command = DeductInventory(request.order_id, lines, GRPC_MESSAGE_ID)
+        return _reply(self._inventory.deduct(command))
+
+    @_translated
+    def RevertInventory(self, request: pb.RevertInventoryRequest) -> pb.OperationReply:
+        return _reply(self._inventory.revert(RevertInventory(request.order_id, GRPC_MESSAGE_ID)))
+
+    @_translated
+    def AdjustStock(self, request: pb.AdjustStockRequest) -> pb.Sku:
+        command = AdjustStock(request.sku_id, request.delta, request.reason)
+        return _sku(self._inventory.adjust(command))
+
+    @_translated
+    def GetOrder(self, request: pb.GetOrderRequest) -> pb.OrderRecord:
+        records = self._inventory.order_record(request.order_id)
+        return pb.OrderRecord(
+            order_id=request.order_id, operations=[_operation(r) for r in records]
+        )
+
+
+def _new_sku(sku: pb.NewSku) -> NewSku:
+    try:
+        price = Decimal(sku.price)
+    except InvalidOperation:
+        raise InvalidCommand(
+            f"SKU {sku.code}: price {sku.price!r} is not a decimal number", code="INVALID_PRICE"
+        ) from None
+    status = SkuStatus.OFF_SALE if sku.status == pb.OFF_SALE else SkuStatus.ON_SALE
+    return NewSku(sku.code, price, sku.stock, sku.warn_threshold, status)
+
+
+def _sku(sku: Sku) -> pb.Sku:
+    return pb.Sku(
+        id=sku.id,
+        product_id=sku.product_id,
+        code=sku.code,
+        price=str(sku.price),
+        stock=sku.stock,
+        warn_threshold=sku.warn_threshold,
+        sales=sku.sales,
+        status=sku.status.value,
+    )
+
+
+def _product(product: Product) -> pb.Product:
+    return pb.Product(id=product.id, name=product.name, skus=[_sku(s) for s in product.skus])
+
+
+def _reply(result: OperationResult) -> pb.OperationReply:
+    return pb.OperationReply(
+        order_id=result.order_id,
+        outcome=result.outcome.value,
+        reason=result.reason.value,
+        duplicate=result.duplicate,
+    )
+
+
+def _operation(record: InboxRecord) -> pb.OrderOperation:
+    return pb.OrderOperation(
+        operation=record.operation.value,
+        outcome=record.outcome.value,
+        reason=record.reason.value,
+        message_id=record.message_id,
+        recorded_at=record.created_at.isoformat(),
+    )

@@ -1,0 +1,125 @@
+"""The HTTP listener: health and readiness probes, read-only operator views, OpenAPI docs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, TypeVar
+
+from fastapi import FastAPI, HTTPException, Path
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from product_service.application.errors import TransientError
+from product_service.application.service import InventoryService
+from product_service.domain.errors import DomainError, OrderNotFound, UnknownSku
+from product_service.infrastructure.db.outbox_store import Backlog
+
+T = TypeVar("T")
+EntityId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@dataclass(frozen=True)
+class Probes:
+    database: Callable[[], bool]
+    sidecar: Callable[[], bool]
+    backlog: Callable[[], Backlog]
+    now: Callable[[], datetime]
+
+
+class SkuView(BaseModel):
+    id: int
+    product_id: int
+    code: str
+    price: Decimal
+    stock: int
+    warn_threshold: int
+    sales: int
+    status: str
+    below_threshold: bool
+
+
+class OperationView(BaseModel):
+    operation: str
+    outcome: str
+    reason: str
+    message_id: str
+    recorded_at: datetime
+
+
+class OrderView(BaseModel):
+    order_id: int
+    operations: list[OperationView]
+
+
+class OutboxView(BaseModel):
+    backlog: int
+    oldest_age_seconds: float | None
+
+
+def create_http_app(inventory: InventoryService, probes: Probes) -> FastAPI:
+    app = FastAPI(
+        title="product-service",
+        summary="Stock deduction for paid orders, beside a Dapr sidecar. Read-only views.",
+    )
+
+    @app.get("/healthz", tags=["probes"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["probes"])
+    def readyz() -> JSONResponse:
+        checks = {"database": probes.database(), "sidecar": probes.sidecar()}
+        return JSONResponse(checks, status_code=200 if all(checks.values()) else 503)
+
+    @app.get("/skus/{sku_id}", tags=["operator"])
+    def sku(sku_id: EntityId) -> SkuView:
+        found = _answer(lambda: inventory.sku(sku_id))
+        return SkuView(
+            id=found.id,
+            product_id=found.product_id,
+            code=found.code,
+            price=found.price,
+            stock=found.stock,
+            warn_threshold=found.warn_threshold,
+            sales=found.sales,
+            status=found.status.value,
+            below_threshold=found.below_threshold,
+        )
+
+    @app.get("/orders/{order_id}", tags=["operator"])
+    def order(order_id: EntityId) -> OrderView:
+        records = _answer(lambda: inventory.order_record(order_id))
+        operations = [
+            OperationView(
+                operation=r.operation.value,
+                outcome=r.outcome.value,
+                reason=r.reason.value,
+                message_id=r.message_id,
+                recorded_at=r.created_at,
+            )
+            for r in records
+        ]
+        return OrderView(order_id=order_id, operations=operations)
+
+    @app.get("/outbox", tags=["operator"])
+    def outbox() -> OutboxView:
+        backlog = _answer(probes.backlog)
+        oldest = backlog.oldest_created_at
+        age = (probes.now() - oldest).total_seconds() if oldest else None
+        return OutboxView(backlog=backlog.unpublished, oldest_age_seconds=age)
+
+    return app
+
+
+def _answer(query: Callable[[], T]) -> T:
+    try:
+        return query()
+    except (UnknownSku, OrderNotFound) as exc:
+        raise HTTPException(404, f"{exc.code}: {exc}") from None
+    except DomainError as exc:
+        raise HTTPException(400, f"{exc.code}: {exc}") from None
+    except TransientError as exc:
+        raise HTTPException(503, f"database unavailable: {exc}") from None

@@ -1,0 +1,118 @@
+"""`product-service serve`: the gRPC app channel and the HTTP listener in one process.
+
+SIGTERM or SIGINT: new deliveries are answered RETRY (they stay with the broker), in-flight
+deliveries and calls finish, the relay publishes everything committed, then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+
+import uvicorn
+from dapr.ext.grpc import App
+from sqlalchemy import text
+
+from product_service.application.ports import SystemClock
+from product_service.bootstrap import ServerRuntime, bootstrap_server
+from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
+from product_service.infrastructure.settings import Settings
+from product_service.interfaces.grpc.product_api import ProductApi
+from product_service.interfaces.grpc.subscriptions import Intake, register_subscriptions
+from product_service.interfaces.http import Probes, create_http_app
+
+log = logging.getLogger(__name__)
+
+
+class Server:
+    def __init__(self, settings: Settings, runtime: ServerRuntime) -> None:
+        self._settings = settings
+        self._runtime = runtime
+        self._intake = Intake()
+        self._executor = ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="app-channel")
+        self._app = App(thread_pool=self._executor)
+        self._http = uvicorn.Server(
+            uvicorn.Config(
+                create_http_app(runtime.application.inventory, self._probes()),
+                host=settings.http_host,
+                port=settings.http_port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        self._stopping = threading.Event()
+        self._clean_exit = True
+        inventory = runtime.application.inventory
+        register_subscriptions(self._app, inventory, settings, self._intake)
+        self._app.add_external_service(
+            pb_grpc.add_ProductServiceServicer_to_server, ProductApi(inventory)
+        )
+        self._app.register_health_check(self._health_check)
+
+    def run(self) -> int:
+        """Blocks until a signal stops the server; returns the exit code."""
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        http_thread = threading.Thread(target=self._http.run, name="http", daemon=True)
+        http_thread.start()
+        self._runtime.start_workers()
+        log.info(
+            "serving app channel on 127.0.0.1:%d (gRPC) and HTTP on %s:%d",
+            self._settings.grpc_port,
+            self._settings.http_host,
+            self._settings.http_port,
+        )
+        self._app.run(self._settings.grpc_port, listen_address="127.0.0.1")
+        http_thread.join(timeout=5)
+        self._runtime.close()
+        log.info("stopped")
+        return 0 if self._clean_exit else 1
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if not self._stopping.is_set():
+            self._stopping.set()
+            log.info("%s received: draining", signal.Signals(signum).name)
+            threading.Thread(target=self._shut_down, name="shutdown").start()
+
+    def _shut_down(self) -> None:
+        grace = self._settings.shutdown_grace_seconds
+        if not self._intake.close_and_drain(grace):
+            log.warning("deliveries still running after %ss; stopping anyway", grace)
+            self._clean_exit = False
+        self._app.stop()
+        self._executor.shutdown(wait=True)  # API calls already running finish and commit
+        if not self._runtime.relay.flush(grace):
+            log.warning("outbox not flushed; the sweeper publishes the rest after restart")
+        self._http.should_exit = True
+
+    def _health_check(self) -> None:
+        if self._stopping.is_set():
+            raise RuntimeError("shutting down")
+
+    def _probes(self) -> Probes:
+        runtime = self._runtime
+        engine = runtime.application.engine
+        assert engine is not None
+
+        def database() -> bool:
+            try:
+                with engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                return False
+
+        return Probes(
+            database=database,
+            sidecar=runtime.sidecar.is_ready,
+            backlog=runtime.outbox.backlog,
+            now=SystemClock().now,
+        )
+
+
+def serve(settings: Settings) -> int:
+    return Server(settings, bootstrap_server(settings)).run()

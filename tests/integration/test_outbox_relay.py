@@ -1,0 +1,199 @@
+"""Outbox relay and sweeper on a real database; a recording publisher stands in for Dapr."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from product_service.application.errors import LockHeld
+from product_service.application.ports import DistributedLock, NoLock, SystemClock
+from product_service.application.service import InventoryService
+from product_service.domain.commands import RevertInventory
+from product_service.infrastructure.dapr.publisher import PublishFailed
+from product_service.infrastructure.db.outbox_store import SqlOutboxStore
+from product_service.infrastructure.db.tables import outbox
+from product_service.infrastructure.event_codec import OutboxMessage
+from product_service.infrastructure.relay import OutboxRelay
+from product_service.infrastructure.sweeper import OutboxSweeper
+from tests.factories import order, product_with
+from tests.fakes import FixedClock
+
+
+class RecordingPublisher:
+    """Accepts messages like a sidecar would; `failures` makes the next N publishes fail."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.published: list[OutboxMessage] = []
+        self.failures = failures
+        self.attempts = 0
+        self._guard = threading.Lock()
+
+    def publish(self, message: OutboxMessage) -> None:
+        with self._guard:
+            self.attempts += 1
+            if self.failures:
+                self.failures -= 1
+                raise PublishFailed("sidecar unreachable")
+            self.published.append(message)
+
+
+class HeldElsewhere(DistributedLock):
+    @contextmanager
+    def hold(self, resource: str) -> Iterator[None]:
+        raise LockHeld(resource)
+        yield  # pragma: no cover
+
+
+def unpublished_rows(engine: Engine) -> int:
+    with engine.connect() as connection:
+        rows = connection.execute(select(outbox.c.id).where(outbox.c.published_at.is_(None)))
+        return len(rows.all())
+
+
+@pytest.fixture
+def store(engine: Engine) -> SqlOutboxStore:
+    return SqlOutboxStore(engine)
+
+
+def relay_for(
+    store: SqlOutboxStore, publisher: RecordingPublisher, **options: float
+) -> OutboxRelay:
+    return OutboxRelay(store, publisher, SystemClock(), max_backoff_seconds=0.05, **options)
+
+
+def test_relay_publishes_each_commit_keyed_by_order(
+    engine: Engine, inventory: InventoryService, store: SqlOutboxStore
+) -> None:
+    publisher = RecordingPublisher()
+    relay = relay_for(store, publisher)
+    inventory.notifier = relay
+    relay.start()
+    sku = inventory.create_product(product_with(5)).skus[0]
+
+    inventory.deduct(order(101, (sku.id, 2)))
+    inventory.deduct(order(102, (sku.id, 9)))
+
+    assert relay.flush(timeout=10)
+    relay.stop()
+    assert [(m.topic, m.key) for m in publisher.published] == [
+        ("OnInventoryDeductSuccess", "101"),
+        ("OnInventoryDeductFailed", "102"),
+    ]
+    assert json.loads(publisher.published[0].payload)["Sku"][0]["Stock"] == 3
+    assert unpublished_rows(engine) == 0
+
+
+def test_relay_retries_a_failed_publish_without_reordering_an_orders_events(
+    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+) -> None:
+    publisher = RecordingPublisher(failures=3)
+    relay = relay_for(store, publisher)
+    inventory.notifier = relay
+    relay.start()
+    sku = inventory.create_product(product_with(5)).skus[0]
+
+    inventory.deduct(order(201, (sku.id, 1)))
+    inventory.revert(RevertInventory(201))
+
+    assert relay.flush(timeout=10)
+    relay.stop()
+    assert [m.topic for m in publisher.published] == [
+        "OnInventoryDeductSuccess",
+        "OnInventoryReverted",
+    ]
+    assert publisher.attempts == 5
+    assert unpublished_rows(engine) == 0
+
+
+def test_relay_leaves_the_row_in_the_outbox_while_publishing_fails(
+    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+) -> None:
+    publisher = RecordingPublisher(failures=10_000)
+    relay = relay_for(store, publisher)
+    inventory.notifier = relay
+    relay.start()
+    sku = inventory.create_product(product_with(5)).skus[0]
+
+    inventory.deduct(order(301, (sku.id, 1)))
+
+    assert not relay.flush(timeout=0.5)
+    relay.stop()
+    assert publisher.published == []
+    assert unpublished_rows(engine) == 1
+
+
+def test_publish_delay_hook_holds_the_event_back(
+    inventory: InventoryService, store: SqlOutboxStore
+) -> None:
+    publisher = RecordingPublisher()
+    relay = relay_for(store, publisher, publish_delay_seconds=60)
+    inventory.notifier = relay
+    relay.start()
+    sku = inventory.create_product(product_with(5)).skus[0]
+
+    inventory.deduct(order(401, (sku.id, 1)))
+
+    assert not relay.flush(timeout=0.5)
+    relay.stop()
+    assert publisher.published == []
+
+
+def test_sweeper_republishes_rows_a_crash_left_behind(
+    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+) -> None:
+    sku = inventory.create_product(product_with(5)).skus[0]
+    inventory.deduct(order(501, (sku.id, 1)))  # no relay: as if the process died after commit
+    publisher = RecordingPublisher()
+    later = FixedClock(SystemClock().now() + timedelta(seconds=30))
+    sweeper = OutboxSweeper(
+        store, publisher, NoLock(), relay_for(store, publisher), later, min_age_seconds=5
+    )
+
+    assert sweeper.sweep_once() == 1
+    assert sweeper.sweep_once() == 0
+    assert [m.key for m in publisher.published] == ["501"]
+    assert unpublished_rows(engine) == 0
+
+
+def test_sweeper_leaves_young_rows_to_the_relay(
+    inventory: InventoryService, store: SqlOutboxStore
+) -> None:
+    sku = inventory.create_product(product_with(5)).skus[0]
+    inventory.deduct(order(601, (sku.id, 1)))
+    publisher = RecordingPublisher()
+    sweeper = OutboxSweeper(
+        store, publisher, NoLock(), relay_for(store, publisher), SystemClock(), min_age_seconds=60
+    )
+
+    assert sweeper.sweep_once() == 0
+    assert publisher.published == []
+
+
+def test_sweeper_does_nothing_while_another_replica_holds_the_lease(
+    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+) -> None:
+    sku = inventory.create_product(product_with(5)).skus[0]
+    inventory.deduct(order(701, (sku.id, 1)))
+    publisher = RecordingPublisher()
+    sweeper = OutboxSweeper(
+        store,
+        publisher,
+        HeldElsewhere(),
+        relay_for(store, publisher),
+        SystemClock(),
+        interval_seconds=0.05,
+        min_age_seconds=0,
+    )
+
+    sweeper.start()
+    threading.Event().wait(0.3)
+    sweeper.stop()
+
+    assert publisher.published == []
+    assert unpublished_rows(engine) == 1

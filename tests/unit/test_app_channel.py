@@ -1,0 +1,215 @@
+"""The Dapr app channel in process: what daprd sends over gRPC, and what it gets back."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+from dapr.ext.grpc import App
+from dapr.proto.runtime.v1 import appcallback_pb2 as callback
+from dapr.proto.runtime.v1 import appcallback_pb2_grpc as callback_grpc
+from google.protobuf import empty_pb2
+
+from product_service.application.errors import TransientError
+from product_service.application.service import InventoryService
+from product_service.contract.product.v1 import events_pb2 as events
+from product_service.contract.product.v1 import product_service_pb2 as pb
+from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
+from product_service.infrastructure.settings import Settings
+from product_service.interfaces.grpc.product_api import ProductApi
+from product_service.interfaces.grpc.subscriptions import Intake, register_subscriptions
+from tests.factories import product_with
+from tests.fakes import FakeUnitOfWork, MemoryStore
+
+Status = callback.TopicEventResponse.TopicEventResponseStatus
+
+
+@dataclass
+class Channel:
+    store: MemoryStore
+    inventory: InventoryService
+    intake: Intake
+    daprd: callback_grpc.AppCallbackStub
+    api: pb_grpc.ProductServiceStub
+    topics: list[str]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def channel() -> Iterator[Channel]:
+    store = MemoryStore()
+    inventory = InventoryService(uow_factory=lambda: FakeUnitOfWork(store))
+    intake = Intake()
+    app = App()
+    register_subscriptions(app, inventory, Settings(), intake)
+    app.add_external_service(pb_grpc.add_ProductServiceServicer_to_server, ProductApi(inventory))
+    port = _free_port()
+    thread = threading.Thread(target=app.run, args=(port, "127.0.0.1"), daemon=True)
+    thread.start()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as conn:
+        grpc.channel_ready_future(conn).result(timeout=10)
+        subscriptions = callback_grpc.AppCallbackStub(conn).ListTopicSubscriptions(
+            empty_pb2.Empty()
+        )
+        topics = [f"{s.topic}->{s.dead_letter_topic}" for s in subscriptions.subscriptions]
+        yield Channel(
+            store,
+            inventory,
+            intake,
+            callback_grpc.AppCallbackStub(conn),
+            pb_grpc.ProductServiceStub(conn),
+            topics,
+        )
+    app.stop()
+
+
+def deliver(channel: Channel, topic: str, data: bytes, message_id: str = "m-1") -> int:
+    request = callback.TopicEventRequest(
+        id=message_id,
+        source="order-service",
+        type="com.dapr.event.sent",
+        spec_version="1.0",
+        data_content_type="application/json",
+        data=data,
+        topic=topic,
+        pubsub_name="pubsub",
+    )
+    return int(channel.daprd.OnTopicEvent(request).status)
+
+
+def payment(order_id: int, sku_id: int, quantity: int) -> bytes:
+    details = [{"product_id": 1, "sku_id": sku_id, "quantity": quantity}]
+    return json.dumps({"OrderId": order_id, "OrderDetails": details}).encode()
+
+
+def test_subscriptions_name_their_dead_letter_topics(channel: Channel) -> None:
+    assert sorted(channel.topics) == [
+        "OnInventoryDeductSuccessDLQ->OnInventoryDeductSuccessDLQ.dead-letter",
+        "OnPaymentSuccess->OnPaymentSuccess.dead-letter",
+    ]
+
+
+def test_paid_order_is_deducted_and_answered_success(channel: Channel) -> None:
+    sku = channel.inventory.create_product(product_with(5)).skus[0]
+
+    assert deliver(channel, "OnPaymentSuccess", payment(1, sku.id, 2)) == Status.SUCCESS
+
+    assert channel.inventory.sku(sku.id).stock == 3
+
+
+def test_business_refusal_is_a_success_answer(channel: Channel) -> None:
+    sku = channel.inventory.create_product(product_with(1)).skus[0]
+
+    assert deliver(channel, "OnPaymentSuccess", payment(2, sku.id, 5)) == Status.SUCCESS
+
+    assert channel.inventory.sku(sku.id).stock == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"not json", b"{}", b'{"OrderId": 3, "OrderDetails": [{"sku_id": 1, "quantity": 0}]}', b""],
+)
+def test_malformed_payload_is_dropped_and_writes_nothing(channel: Channel, data: bytes) -> None:
+    commits = channel.store.commits
+
+    assert deliver(channel, "OnPaymentSuccess", data) == Status.DROP
+
+    assert channel.store.commits == commits
+
+
+def test_transient_failure_asks_for_a_retry(channel: Channel) -> None:
+    def unavailable() -> FakeUnitOfWork:
+        raise TransientError("database unreachable")
+
+    channel.inventory.uow_factory = unavailable
+
+    assert deliver(channel, "OnPaymentSuccess", payment(4, 1, 1)) == Status.RETRY
+
+
+def test_rejected_success_reverts_the_deduction(channel: Channel) -> None:
+    sku = channel.inventory.create_product(product_with(5)).skus[0]
+    deliver(channel, "OnPaymentSuccess", payment(5, sku.id, 2))
+    rejected = json.dumps({"OrderId": "5", "Sku": [{"Id": str(sku.id), "Quantity": 2}]}).encode()
+
+    assert deliver(channel, "OnInventoryDeductSuccessDLQ", rejected) == Status.SUCCESS
+    assert deliver(channel, "OnInventoryDeductSuccessDLQ", rejected, "m-2") == Status.SUCCESS
+
+    assert channel.inventory.sku(sku.id).stock == 5
+
+
+def test_deliveries_after_shutdown_began_are_retried_later(channel: Channel) -> None:
+    sku = channel.inventory.create_product(product_with(5)).skus[0]
+    assert channel.intake.close_and_drain(timeout=1)
+
+    assert deliver(channel, "OnPaymentSuccess", payment(6, sku.id, 1)) == Status.RETRY
+
+    assert channel.inventory.sku(sku.id).stock == 5
+
+
+def test_api_deduct_is_idempotent_per_order(channel: Channel) -> None:
+    sku = channel.inventory.create_product(product_with(5)).skus[0]
+    request = pb.DeductInventoryRequest(
+        order_id=7, lines=[events.OrderDetail(product_id=1, sku_id=sku.id, quantity=2)]
+    )
+
+    first = channel.api.DeductInventory(request)
+    second = channel.api.DeductInventory(request)
+
+    assert (first.outcome, first.duplicate) == (pb.SUCCEEDED, False)
+    assert (second.outcome, second.duplicate) == (pb.SUCCEEDED, True)
+    assert channel.api.GetSku(pb.GetSkuRequest(sku_id=sku.id)).stock == 3
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "code"),
+    [
+        (lambda api: api.GetSku(pb.GetSkuRequest(sku_id=0)), "INVALID_ARGUMENT", "INVALID_ID"),
+        (lambda api: api.GetSku(pb.GetSkuRequest(sku_id=999)), "NOT_FOUND", "UNKNOWN_SKU"),
+        (lambda api: api.GetOrder(pb.GetOrderRequest(order_id=999)), "NOT_FOUND", "ORDER_NOT"),
+        (
+            lambda api: api.CreateProduct(
+                pb.CreateProductRequest(name="x", skus=[pb.NewSku(code="A", price="abc")])
+            ),
+            "INVALID_ARGUMENT",
+            "INVALID_PRICE",
+        ),
+        (
+            lambda api: api.AdjustStock(pb.AdjustStockRequest(sku_id=1, delta=0, reason="x")),
+            "INVALID_ARGUMENT",
+            "INVALID",
+        ),
+        (
+            lambda api: api.CheckThresholds(pb.CheckThresholdsRequest()),
+            "INVALID_ARGUMENT",
+            "INVALID_BATCH",
+        ),
+    ],
+)
+def test_api_errors_carry_a_status_and_a_stable_code(
+    channel: Channel, call: object, status: str, code: str
+) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        call(channel.api)  # type: ignore[operator]
+
+    assert raised.value.code().name == status
+    assert raised.value.details().startswith(code)
+
+
+def test_api_refuses_a_write_off_below_zero(channel: Channel) -> None:
+    sku = channel.inventory.create_product(product_with(1)).skus[0]
+
+    with pytest.raises(grpc.RpcError) as raised:
+        channel.api.AdjustStock(pb.AdjustStockRequest(sku_id=sku.id, delta=-2, reason="broken"))
+
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert channel.inventory.sku(sku.id).stock == 1

@@ -1,0 +1,97 @@
+"""The Dapr lock adapter: held elsewhere means retry; lock store missing means proceed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import grpc
+import pytest
+
+from product_service.application.errors import LockHeld
+from product_service.infrastructure.dapr.lock import DaprLock
+
+
+@dataclass
+class Granted:
+    success: bool
+
+
+@dataclass
+class FakeLockClient:
+    """The two lock calls of DaprClient, over a dict of resource -> owner."""
+
+    locks: dict[str, str] = field(default_factory=dict)
+    down: bool = False
+
+    def try_lock(self, store: str, resource: str, owner: str, expiry: int) -> Granted:
+        if self.down:
+            raise grpc.RpcError("lock store lockstore is not found")
+        if resource in self.locks:
+            return Granted(False)
+        self.locks[resource] = owner
+        return Granted(True)
+
+    def unlock(self, store: str, resource: str, owner: str) -> None:
+        if self.locks.get(resource) == owner:
+            del self.locks[resource]
+
+
+@dataclass
+class FakeSidecar:
+    client: FakeLockClient
+
+
+def make_lock(client: FakeLockClient) -> DaprLock:
+    return DaprLock(FakeSidecar(client), "lockstore", "product-service", 30)  # type: ignore[arg-type]
+
+
+def test_holds_the_lock_for_the_block_and_releases_it() -> None:
+    client = FakeLockClient()
+    lock = make_lock(client)
+
+    with lock.hold("order-1"):
+        assert "order-1" in client.locks
+
+    assert client.locks == {}
+    assert lock.counters.acquired == 1
+
+
+def test_a_lock_held_elsewhere_raises_lock_held_and_keeps_the_other_owner() -> None:
+    client = FakeLockClient(locks={"order-1": "other-replica"})
+    lock = make_lock(client)
+
+    with pytest.raises(LockHeld), lock.hold("order-1"):
+        pytest.fail("the block must not run")
+
+    assert client.locks == {"order-1": "other-replica"}
+    assert lock.counters.refused == 1
+
+
+def test_two_holds_in_one_process_exclude_each_other() -> None:
+    lock = make_lock(FakeLockClient())
+
+    with lock.hold("order-1"), pytest.raises(LockHeld), lock.hold("order-1"):
+        pytest.fail("the inner block must not run")
+
+
+def test_lock_store_down_proceeds_and_counts() -> None:
+    lock = make_lock(FakeLockClient(down=True))
+    ran = []
+
+    with lock.hold("order-1"):
+        ran.append(True)
+    with lock.hold("order-2"):
+        ran.append(True)
+
+    assert ran == [True, True]
+    assert lock.counters.store_unavailable == 2
+
+
+def test_an_error_in_the_block_still_releases_the_lock() -> None:
+    client = FakeLockClient()
+    lock = make_lock(client)
+
+    with pytest.raises(ValueError), lock.hold("order-1"):
+        raise ValueError("boom")
+
+    assert client.locks == {}

@@ -1,0 +1,75 @@
+"""The HTTP listener: probes and read-only operator views."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from product_service.application.service import InventoryService
+from product_service.infrastructure.db.outbox_store import Backlog
+from product_service.interfaces.http import Probes, create_http_app
+from tests.factories import order, product_with
+from tests.fakes import FakeUnitOfWork, MemoryStore
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def inventory() -> InventoryService:
+    store = MemoryStore()
+    return InventoryService(uow_factory=lambda: FakeUnitOfWork(store))
+
+
+def client_for(inventory: InventoryService, sidecar_up: bool = True) -> TestClient:
+    probes = Probes(
+        database=lambda: True,
+        sidecar=lambda: sidecar_up,
+        backlog=lambda: Backlog(2, NOW - timedelta(seconds=3)),
+        now=lambda: NOW,
+    )
+    return TestClient(create_http_app(inventory, probes))
+
+
+def test_readiness_names_what_is_missing(inventory: InventoryService) -> None:
+    assert client_for(inventory).get("/readyz").status_code == 200
+
+    response = client_for(inventory, sidecar_up=False).get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json() == {"database": True, "sidecar": False}
+
+
+def test_sku_view_shows_stock_and_threshold(inventory: InventoryService) -> None:
+    sku = inventory.create_product(product_with(2)).skus[0]
+
+    body = client_for(inventory).get(f"/skus/{sku.id}").json()
+
+    assert (body["stock"], body["warn_threshold"], body["below_threshold"]) == (2, 2, True)
+
+
+def test_order_view_shows_the_recorded_outcome(inventory: InventoryService) -> None:
+    sku = inventory.create_product(product_with(1)).skus[0]
+    inventory.deduct(order(9, (sku.id, 5)))
+
+    body = client_for(inventory).get("/orders/9").json()
+
+    assert [(o["operation"], o["outcome"], o["reason"]) for o in body["operations"]] == [
+        ("DEDUCT", "FAILED", "INSUFFICIENT_STOCK")
+    ]
+
+
+def test_unknown_and_invalid_ids_are_clear_errors(inventory: InventoryService) -> None:
+    client = client_for(inventory)
+
+    assert client.get("/skus/42").status_code == 404
+    assert client.get("/orders/42").json()["detail"].startswith("ORDER_NOT_FOUND")
+    assert client.get("/skus/0").status_code == 422
+
+
+def test_outbox_view_reports_backlog_and_age(inventory: InventoryService) -> None:
+    assert client_for(inventory).get("/outbox").json() == {
+        "backlog": 2,
+        "oldest_age_seconds": 3.0,
+    }
