@@ -8,7 +8,9 @@ replay every earlier run's messages; committing the topic ends first makes the g
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from typing import Any
 
 
 def start_group_at_end(
@@ -38,10 +40,61 @@ def start_group_at_end(
         if any(tp.offset >= 0 for tp in committed):
             return False
         ends = [
-            TopicPartition(tp.topic, tp.partition, consumer.get_watermark_offsets(tp, timeout)[1])
+            TopicPartition(tp.topic, tp.partition, _end_offset(consumer, tp, timeout))
             for tp in partitions
         ]
         consumer.commit(offsets=ends, asynchronous=False)
         return True
     finally:
         consumer.close()
+
+
+def _end_offset(consumer: Any, partition: Any, timeout: float) -> int:
+    """The high watermark; a just-created partition refuses until its leader has loaded it."""
+    from confluent_kafka import KafkaException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return int(consumer.get_watermark_offsets(partition, timeout)[1])
+        except KafkaException:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+
+
+def ensure_topics(
+    brokers: str, topics: Sequence[str], partitions: int = 6, timeout: float = 15
+) -> None:
+    """Create the topics that do not exist yet (a per-run topic suffix makes new ones)."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
+
+    admin = AdminClient({"bootstrap.servers": brokers})
+    existing = admin.list_topics(timeout=timeout).topics
+    wanted = [NewTopic(t, num_partitions=partitions) for t in topics if t not in existing]
+    for topic, future in admin.create_topics(wanted, request_timeout=timeout).items():
+        try:
+            future.result(timeout)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise RuntimeError(f"could not create Kafka topic {topic}: {exc}") from exc
+    if wanted:
+        _wait_for_leaders(admin, [t.topic for t in wanted], timeout)
+
+
+def _wait_for_leaders(admin: Any, names: Sequence[str], timeout: float) -> None:
+    """New topics answer offset requests only once every partition has a leader."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cluster = admin.list_topics(timeout=timeout).topics
+        if all(
+            name in cluster
+            and cluster[name].partitions
+            and all(p.leader >= 0 and p.error is None for p in cluster[name].partitions.values())
+            for name in names
+        ):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"Kafka topics without partition leaders after {timeout}s: {names}")

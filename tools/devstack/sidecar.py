@@ -42,7 +42,7 @@ class Sidecar(Process):
         self,
         app_id: str,
         daprd: str,
-        resources_path: Path,
+        resources_path: Path | Sequence[Path],
         config_path: Path,
         run_dir: Path,
         app_port: int | None = None,
@@ -52,7 +52,9 @@ class Sidecar(Process):
         super().__init__(f"daprd {app_id}", run_dir / f"{app_id}.daprd.log", run_dir)
         self.app_id = app_id
         self.daprd = daprd
-        self.resources_path = resources_path
+        self.resources_paths = (
+            [resources_path] if isinstance(resources_path, Path) else list(resources_path)
+        )
         self.config_path = config_path
         self.app_port = app_port if app_port is not None else free_port()
         self.app_protocol = app_protocol
@@ -79,7 +81,7 @@ class Sidecar(Process):
             "--dapr-grpc-port", str(self.grpc_port),
             "--dapr-internal-grpc-port", str(self.internal_grpc_port),
             "--metrics-port", str(self.metrics_port),
-            "--resources-path", str(self.resources_path),
+            *(arg for path in self.resources_paths for arg in ("--resources-path", str(path))),
             "--config", str(self.config_path),
             # No control plane: no placement (actors) and no scheduler (both empty by default).
             "--placement-host-address", "",

@@ -12,19 +12,26 @@ from types import TracebackType
 
 from devstack.components import Overrides, render
 from devstack.errors import DevstackError, with_logs
-from devstack.kafka import start_group_at_end
+from devstack.kafka import ensure_topics, start_group_at_end
 from devstack.net import HOST, free_port, http_status
 from devstack.process import START_TIMEOUT, App
 from devstack.sidecar import Sidecar, find_daprd
-from order_simulator import OrderSimulator
+from order_simulator import OrderSimulator, topics
 
 PROFILES = ("embedded", "full")
 PRODUCT_APP_ID = "product-service"
 SIMULATOR_APP_ID = "order-simulator"
 PUBSUB = "pubsub"
 LOCK_STORE = "lockstore"
-PRODUCT_TOPICS = ("OnPaymentSuccess", "OnInventoryDeductSuccessDLQ")
-SIMULATOR_TOPICS = ("OnInventoryDeductSuccess", "OnInventoryDeductFailed", "OnInventoryReverted")
+PRODUCT_TOPICS = (topics.PAYMENT_SUCCESS, topics.DEDUCT_SUCCESS_DLQ)
+# The product service's topic settings, by contract topic name.
+PRODUCT_TOPIC_ENV = {
+    topics.PAYMENT_SUCCESS: "PRODUCT_TOPIC_PAYMENT_SUCCEEDED",
+    topics.DEDUCT_SUCCESS: "PRODUCT_TOPIC_DEDUCT_SUCCEEDED",
+    topics.DEDUCT_FAILED: "PRODUCT_TOPIC_DEDUCT_FAILED",
+    topics.DEDUCT_SUCCESS_DLQ: "PRODUCT_TOPIC_DEDUCT_REJECTED",
+    topics.REVERTED: "PRODUCT_TOPIC_REVERTED",
+}
 TOOLS_DIR = Path(__file__).resolve().parents[1]
 
 
@@ -39,6 +46,7 @@ class Stack:
         consumer_group: str | None = None,
         simulator_consumer_group: str | None = None,
         kafka_start_at_end: bool = True,
+        topic_suffix: str | None = None,
         daprd: str | None = None,
         log_level: str = "info",
     ) -> None:
@@ -53,6 +61,9 @@ class Stack:
             simulator_consumer_group = f"{consumer_group}-sim" if consumer_group else None
         self.simulator_consumer_group = simulator_consumer_group or "order-simulator"
         self.kafka_start_at_end = kafka_start_at_end
+        # Contract topic name -> this stack's topic on the broker (see order_simulator.topics).
+        self.topics = topics.Topics(topic_suffix or "")
+        self._topics_ready = False
         self.daprd = daprd or find_daprd()
         self.log_level = log_level
         self.kafka_brokers = f"{HOST}:{os.environ.get('KAFKA_PORT', '9092')}"
@@ -113,19 +124,20 @@ class Stack:
             "PRODUCT_PUBSUB_NAME": PUBSUB,
             "PRODUCT_LOCK_STORE_NAME": LOCK_STORE if self.profile == "full" else "",
             "PRODUCT_CONSUMER_GROUP": self.consumer_group,
+            **{var: self.topics.wire(topic) for topic, var in PRODUCT_TOPIC_ENV.items()},
             **(env or {}),
         }
         cli = product_cli()
         log_path = self.run_dir / f"{PRODUCT_APP_ID}.log"
         self._migrate(cli, app_env, log_path)
-        if self.profile == "full" and self.kafka_start_at_end:
-            start_group_at_end(self.kafka_brokers, self.consumer_group, PRODUCT_TOPICS)
+        self._prepare_kafka(self.consumer_group, PRODUCT_TOPICS)
+        subscribed = [self.topics.wire(t) for t in PRODUCT_TOPICS]
 
         def ready() -> str | None:
             status = http_status(f"http://{HOST}:{http_port}/readyz")
             if status != 200:
                 return f"{PRODUCT_APP_ID} /readyz answered {status}"
-            return sidecar.missing_topics(PRODUCT_TOPICS[:1])
+            return sidecar.missing_topics(subscribed)
 
         app = App(PRODUCT_APP_ID, [cli, "serve"], app_env, sidecar, log_path, self.run_dir, ready)
         app.http_port = http_port
@@ -143,8 +155,8 @@ class Stack:
                 "the order simulator needs the full profile: in-memory pub/sub lives inside one "
                 "sidecar; in the embedded profile use stack.client() on the product sidecar"
             )
-        if self.kafka_start_at_end:
-            start_group_at_end(self.kafka_brokers, self.simulator_consumer_group, SIMULATOR_TOPICS)
+        self._prepare_kafka(self.simulator_consumer_group, topics.OUTCOMES)
+        subscribed = [self.topics.wire(t) for t in topics.OUTCOMES]
         sidecar = self.sidecar(SIMULATOR_APP_ID, self.simulator_consumer_group)
         received = self.run_dir / f"{SIMULATOR_APP_ID}.received.jsonl"
         pythonpath = os.pathsep.join(p for p in (str(TOOLS_DIR), os.environ.get("PYTHONPATH")) if p)
@@ -153,6 +165,7 @@ class Stack:
             "SIMULATOR_GRPC_PORT": str(sidecar.app_port),
             "SIMULATOR_RECEIVED_PATH": str(received),
             "SIMULATOR_PUBSUB_NAME": PUBSUB,
+            topics.SUFFIX_ENV: self.topics.suffix,
             "PYTHONPATH": pythonpath,
             **(env or {}),
         }
@@ -163,9 +176,10 @@ class Stack:
             sidecar,
             self.run_dir / f"{SIMULATOR_APP_ID}.log",
             self.run_dir,
-            lambda: sidecar.missing_topics(SIMULATOR_TOPICS),
+            lambda: sidecar.missing_topics(subscribed),
         )
         app.received_path = received
+        app.topic_suffix = self.topics.suffix
         self._apps.append(app)
         app.start(timeout=timeout)
         self.simulator = app
@@ -175,7 +189,25 @@ class Stack:
         """A simulator client on the product sidecar (no subscriber: nothing is received)."""
         if self.product is None:
             raise DevstackError("start_product() first")
-        return OrderSimulator(self.product.sidecar.grpc_port, received_path=None, pubsub=PUBSUB)
+        return OrderSimulator(
+            self.product.sidecar.grpc_port,
+            received_path=None,
+            pubsub=PUBSUB,
+            topic_suffix=self.topics.suffix,
+        )
+
+    def _prepare_kafka(self, group: str, contract_topics: tuple[str, ...]) -> None:
+        """Full profile: this stack's topics exist, and a new group starts at their ends."""
+        if self.profile != "full":
+            return
+        if not self._topics_ready:
+            names = [self.topics.wire(t) for t in topics.ALL]
+            names += [self.topics.wire(t) + topics.DEAD_LETTER_SUFFIX for t in PRODUCT_TOPICS]
+            ensure_topics(self.kafka_brokers, names)
+            self._topics_ready = True
+        if self.kafka_start_at_end:
+            wire = [self.topics.wire(t) for t in contract_topics]
+            start_group_at_end(self.kafka_brokers, group, wire)
 
     @staticmethod
     def _dapr_env(sidecar: Sidecar) -> dict[str, str]:
@@ -205,10 +237,17 @@ class Stack:
 
 class SimulatorApp(App):
     received_path: Path
+    topic_suffix: str = ""
 
     @property
     def client(self) -> OrderSimulator:
-        return OrderSimulator(self.sidecar.grpc_port, self.received_path, pubsub=PUBSUB)
+        """A new client bound to the simulator's sidecar (close it, or use it in a `with`)."""
+        return OrderSimulator(
+            self.sidecar.grpc_port,
+            self.received_path,
+            pubsub=PUBSUB,
+            topic_suffix=self.topic_suffix,
+        )
 
 
 def product_cli() -> str:

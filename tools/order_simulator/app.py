@@ -18,10 +18,10 @@ from order_simulator.received import ReceivedWriter
 log = logging.getLogger("order_simulator")
 
 
-def build_app(writer: ReceivedWriter, pubsub: str) -> App:
+def build_app(writer: ReceivedWriter, pubsub: str, names: topics.Topics) -> App:
     app = App()
     for topic in topics.OUTCOMES:
-        app.subscribe(pubsub, topic)(_recorder(writer, topic))
+        app.subscribe(pubsub, names.wire(topic))(_recorder(writer, topic))
     app.register_health_check(lambda: None)  # type: ignore[no-untyped-call]
     return app
 
@@ -42,7 +42,7 @@ def serve() -> None:
     received_path = Path(os.environ.get("SIMULATOR_RECEIVED_PATH", "received.jsonl"))
     port = int(os.environ.get("SIMULATOR_GRPC_PORT", "50061"))
     pubsub = os.environ.get("SIMULATOR_PUBSUB_NAME", "pubsub")
-    app = build_app(ReceivedWriter(received_path), pubsub)
+    app = build_app(ReceivedWriter(received_path), pubsub, topics.Topics.from_env())
 
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)

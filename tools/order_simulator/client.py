@@ -61,8 +61,10 @@ class OrderSimulator:
         pubsub: str = "pubsub",
         product_app_id: str = "product-service",
         host: str = "127.0.0.1",
+        topic_suffix: str = "",
     ) -> None:
         self.pubsub = pubsub
+        self.topics = topics.Topics(topic_suffix)
         self.received_path = Path(received_path) if received_path is not None else None
         self._channel = grpc.insecure_channel(f"{host}:{dapr_grpc_port}")
         self._dapr = DaprStub(self._channel)  # type: ignore[no-untyped-call]
@@ -104,13 +106,16 @@ class OrderSimulator:
         metadata: Mapping[str, str] | None = None,
         timeout: float = 10,
     ) -> None:
-        """Publish bytes as they are (also malformed ones) through the sidecar."""
+        """Publish bytes as they are (also malformed ones) through the sidecar.
+
+        Contract topic names are mapped to this run's names on the broker.
+        """
         meta = dict(metadata or {})
         if key is not None:
             meta["partitionKey"] = key
         request = PublishEventRequest(
             pubsub_name=self.pubsub,
-            topic=topic,
+            topic=self.topics.wire(topic),
             data=data,
             data_content_type=content_type,
             metadata=meta,
