@@ -108,7 +108,6 @@ def test_full_stack_outcome_reaches_the_simulator_through_kafka(
         client.pay(order_id, [(sku.product_id, sku.id, 2)])
         [event] = client.wait_for(order_id, topic="OnInventoryDeductSuccess", timeout=30)
         assert event.data["Sku"] == [{"Id": str(sku.id), "Quantity": 2, "Stock": 3, "Threshold": 1}]
-        client.close()
 
 
 def create_sku(product: object, stock: int) -> pb.Sku:

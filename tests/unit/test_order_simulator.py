@@ -10,6 +10,7 @@ import pytest
 from order_simulator import OrderSimulator
 from order_simulator.client import payment_payload, success_payload
 from order_simulator.received import ReceivedWriter, order_id_of, parse_line
+from order_simulator.topics import Topics
 
 
 def test_payment_uses_the_go_services_field_names() -> None:
@@ -61,3 +62,11 @@ def test_wait_for_names_what_arrived_when_it_times_out(tmp_path: Path) -> None:
         assert len(client.wait_for(5, timeout=1)) == 1
         with pytest.raises(TimeoutError, match="OnInventoryDeductFailed"):
             client.wait_for(5, topic="OnInventoryDeductSuccess", timeout=0.2)
+
+
+def test_a_topic_suffix_renames_only_contract_topics_on_the_wire() -> None:
+    names = Topics("run-1")
+    assert names.wire("OnPaymentSuccess") == "OnPaymentSuccess.run-1"
+    assert names.wire("smoke") == "smoke"
+    assert names.contract("OnInventoryReverted.run-1") == "OnInventoryReverted"
+    assert Topics().wire("OnPaymentSuccess") == "OnPaymentSuccess"

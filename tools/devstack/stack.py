@@ -87,6 +87,8 @@ class Stack:
     def close(self) -> dict[str, int | None]:
         """Stop apps (SIGTERM, then SIGKILL after a timeout), then their sidecars; exit codes."""
         codes: dict[str, int | None] = {}
+        if self.simulator is not None:
+            self.simulator.close_client()
         for app in reversed(self._apps):
             codes[app.name] = app.stop()
             codes[app.sidecar.name] = app.sidecar.stop()
@@ -238,16 +240,24 @@ class Stack:
 class SimulatorApp(App):
     received_path: Path
     topic_suffix: str = ""
+    _client: OrderSimulator | None = None
 
     @property
     def client(self) -> OrderSimulator:
-        """A new client bound to the simulator's sidecar (close it, or use it in a `with`)."""
-        return OrderSimulator(
-            self.sidecar.grpc_port,
-            self.received_path,
-            pubsub=PUBSUB,
-            topic_suffix=self.topic_suffix,
-        )
+        """The client bound to the simulator's sidecar (one per app; closed with the stack)."""
+        if self._client is None:
+            self._client = OrderSimulator(
+                self.sidecar.grpc_port,
+                self.received_path,
+                pubsub=PUBSUB,
+                topic_suffix=self.topic_suffix,
+            )
+        return self._client
+
+    def close_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
 
 def product_cli() -> str:
