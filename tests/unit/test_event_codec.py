@@ -96,3 +96,9 @@ def test_event_ids_are_stable_per_event_type_and_order() -> None:
 def test_a_success_payload_sent_back_parses_as_a_revert() -> None:
     message = EventSerializer(Topics()).serialize(InventoryDeducted(77, (DeductedSku(1, 1, 1, 1),)))
     assert parse_deduct_rejected(message.payload, "dlq-1").order_id == 77
+
+
+@pytest.mark.parametrize("payload", [b'"not json"', b"[1, 2]", b"42", b"null"])
+def test_a_payload_that_is_not_a_json_object_is_malformed(payload: bytes) -> None:
+    with pytest.raises(MalformedEvent, match="must be a JSON object"):
+        parse_payment(payload)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import TypeVar
@@ -110,7 +111,16 @@ def parse_deduct_rejected(data: bytes | str, message_id: str = "") -> RevertInve
 
 
 def _parse(data: bytes | str, message: M) -> M:
+    name = message.DESCRIPTOR.name
     try:
-        return json_format.Parse(data, message, ignore_unknown_fields=True)
-    except (json_format.ParseError, UnicodeDecodeError, TypeError, ValueError) as exc:
-        raise MalformedEvent(f"{message.DESCRIPTOR.name} payload is malformed: {exc}") from exc
+        document = json.loads(data)
+    except (UnicodeDecodeError, TypeError, ValueError) as exc:
+        raise MalformedEvent(f"{name} payload is malformed: not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise MalformedEvent(
+            f"{name} payload is malformed: must be a JSON object, not {type(document).__name__}"
+        )
+    try:
+        return json_format.ParseDict(document, message, ignore_unknown_fields=True)
+    except (json_format.ParseError, TypeError, ValueError) as exc:
+        raise MalformedEvent(f"{name} payload is malformed: {exc}") from exc

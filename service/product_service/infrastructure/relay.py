@@ -115,7 +115,11 @@ class OutboxRelay(OutboxNotifier):
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            wait = self._relay_once()
+            try:
+                wait = self._relay_once()
+            except Exception:  # the relay must outlive any single failure; rows stay queued
+                log.exception("outbox relay pass failed")
+                wait = self._backoff.failed()
             self._wake.wait(timeout=wait)
             self._wake.clear()
 
