@@ -74,14 +74,15 @@ def ensure_topics(
     admin = AdminClient({"bootstrap.servers": brokers})
     existing = admin.list_topics(timeout=timeout).topics
     wanted = [NewTopic(t, num_partitions=partitions) for t in topics if t not in existing]
+    if not wanted:
+        return
     for topic, future in admin.create_topics(wanted, request_timeout=timeout).items():
         try:
             future.result(timeout)
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise RuntimeError(f"could not create Kafka topic {topic}: {exc}") from exc
-    if wanted:
-        _wait_for_leaders(admin, [t.topic for t in wanted], timeout)
+    _wait_for_leaders(admin, [t.topic for t in wanted], timeout)
 
 
 def _wait_for_leaders(admin: Any, names: Sequence[str], timeout: float) -> None:

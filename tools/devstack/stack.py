@@ -202,6 +202,15 @@ class Stack:
         """Full profile: this stack's topics exist, and a new group starts at their ends."""
         if self.profile != "full":
             return
+        try:
+            self._prepare_topics_and_group(group, contract_topics)
+        except Exception as exc:  # confluent_kafka raises several kinds; all mean the same here
+            raise DevstackError(
+                f"Kafka at {self.kafka_brokers} not usable ({exc}); "
+                "start it with `scripts/infra up kafka`"
+            ) from exc
+
+    def _prepare_topics_and_group(self, group: str, contract_topics: tuple[str, ...]) -> None:
         if not self._topics_ready:
             names = [self.topics.wire(t) for t in topics.ALL]
             names += [self.topics.wire(t) + topics.DEAD_LETTER_SUFFIX for t in PRODUCT_TOPICS]
