@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: install demo test test-unit test-integration test-smoke test-e2e lint infra-up infra-down infra-status bench clean
+.PHONY: install demo run test test-unit test-integration test-smoke test-e2e lint infra-up infra-down infra-status bench clean
 
 install: $(STAMP)
 
@@ -17,9 +17,14 @@ $(STAMP): pyproject.toml hatch_build.py $(PROTOS)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-## The embedded demo: SQLite, no servers needed.
+## The embedded demo: the service beside a real daprd, SQLite, in-memory pub/sub; no servers.
 demo: install
 	scripts/demo
+
+## The service and its sidecar in the foreground until Ctrl-C: make run PROFILE=embedded|full
+PROFILE ?= embedded
+run: install
+	scripts/run $(PROFILE)
 
 ## Everything: unit, integration (SQLite and MariaDB) and infrastructure smoke tests.
 test: install
@@ -44,8 +49,8 @@ test-e2e: install
 	$(PY) -m pytest tests/e2e -m e2e
 
 lint: install
-	$(VENV)/bin/ruff check service tests bench hatch_build.py
-	$(VENV)/bin/ruff format --check service tests bench hatch_build.py
+	$(VENV)/bin/ruff check service tests bench tools hatch_build.py
+	$(VENV)/bin/ruff format --check service tests bench tools hatch_build.py
 	$(VENV)/bin/mypy
 
 infra-up:

@@ -1,0 +1,65 @@
+"""python -m devstack run --profile embedded|full: the product service in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from types import FrameType
+
+from devstack.errors import DevstackError, with_logs
+from devstack.stack import PROFILES, Stack
+
+FULL_DATABASE_URL = "mysql+pymysql://product:product@127.0.0.1:3306/product"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="devstack")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="start the product service and its sidecar")
+    run.add_argument("--profile", choices=PROFILES, default="embedded")
+    run.add_argument("--run-dir", default=None)
+    args = parser.parse_args(argv)
+    return run_foreground(args.profile, args.run_dir or f".local/run/{args.profile}")
+
+
+def run_foreground(profile: str, run_dir: str) -> int:
+    database_url = os.environ.get("PRODUCT_DATABASE_URL")
+    if database_url is None and profile == "full":
+        database_url = FULL_DATABASE_URL
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    stack = Stack(profile=profile, run_dir=run_dir, database_url=database_url)
+    try:
+        product = stack.start_product()
+        side = product.sidecar
+        print(f"product-service ({profile}) is up; Ctrl-C stops it")
+        print(f"  database      {stack.database_url}")
+        print(f"  HTTP          http://127.0.0.1:{product.http_port}  (/readyz, /docs, /outbox)")
+        print(f"  app channel   127.0.0.1:{product.app_port} (gRPC)")
+        print(f"  sidecar       gRPC 127.0.0.1:{side.grpc_port}  HTTP 127.0.0.1:{side.http_port}")
+        print(f"  logs          {product.log_path}\n                {side.log_path}", flush=True)
+        while True:
+            dead = product.exit_reason() or side.exit_reason()
+            if dead is not None:
+                raise with_logs(dead, product.log_path, side.log_path)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+        return 0
+    except DevstackError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        codes = stack.close()
+        print("stopped: " + ", ".join(f"{name} exit {code}" for name, code in codes.items()))
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Render a profile of components/ for one app, with overrides, into a run directory.
+
+The files in components/<profile>/ stay directly usable by daprd; what changes per run (consumer
+group, broker addresses, the name-resolution file) is applied to copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+COMPONENTS_ROOT = Path(__file__).resolve().parents[2] / "components"
+CONFIG_FILE = "config.yaml"
+RESOURCE_KINDS = ("Component", "Resiliency", "Subscription")
+
+Doc = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Per-run changes: component name -> metadata item name -> value; the sqlite NR file."""
+
+    metadata: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    name_resolution_db: Path | None = None
+    otel_endpoint: str | None = None
+
+
+def load_resources(profile_dir: Path, app_id: str) -> list[Doc]:
+    """The profile's resources (shared folder plus the app's own folder) in scope for app_id."""
+    files = sorted(profile_dir.glob("*.yaml")) + sorted((profile_dir / app_id).glob("*.yaml"))
+    docs: list[Doc] = []
+    for path in files:
+        if path.name == CONFIG_FILE and path.parent == profile_dir:
+            continue
+        for doc in yaml.safe_load_all(path.read_text()):
+            if (
+                isinstance(doc, dict)
+                and doc.get("kind") in RESOURCE_KINDS
+                and in_scope(doc, app_id)
+            ):
+                docs.append(doc)
+    return docs
+
+
+def in_scope(doc: Doc, app_id: str) -> bool:
+    scopes = doc.get("scopes") or []
+    return not scopes or app_id in scopes
+
+
+def apply_metadata(doc: Doc, values: Mapping[str, str]) -> Doc:
+    """Set metadata items of a Component (replacing same-named items, appending new ones)."""
+    spec = doc.setdefault("spec", {})
+    items = [dict(item) for item in spec.get("metadata") or []]
+    for name, value in values.items():
+        for item in items:
+            if item.get("name") == name:
+                item["value"] = value
+                break
+        else:
+            items.append({"name": name, "value": value})
+    spec["metadata"] = items
+    return doc
+
+
+def apply_config(config: Doc, overrides: Overrides) -> Doc:
+    spec = config.setdefault("spec", {})
+    nr = spec.get("nameResolution") or {}
+    conf = nr.get("configuration") or {}
+    if nr.get("component") == "sqlite" and overrides.name_resolution_db is not None:
+        if not str(conf.get("connectionString", "")).startswith(":memory:"):
+            conf["connectionString"] = str(overrides.name_resolution_db)
+            nr["configuration"] = conf
+    otel = (spec.get("tracing") or {}).get("otel")
+    if otel is not None and overrides.otel_endpoint is not None:
+        otel["endpointAddress"] = overrides.otel_endpoint
+    return config
+
+
+def render(profile: str, app_id: str, dest: Path, overrides: Overrides) -> tuple[Path, Path]:
+    """Write the app's resources to dest/resources/ and its Configuration to dest/config.yaml."""
+    profile_dir = COMPONENTS_ROOT / profile
+    if not profile_dir.is_dir():
+        raise ValueError(f"unknown profile {profile!r}: no folder {profile_dir}")
+    resources = dest / "resources"
+    resources.mkdir(parents=True, exist_ok=True)
+    docs = []
+    for doc in load_resources(profile_dir, app_id):
+        name = doc.get("metadata", {}).get("name")
+        if doc["kind"] == "Component" and name in overrides.metadata:
+            doc = apply_metadata(doc, overrides.metadata[name])
+        docs.append(doc)
+    (resources / "resources.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    config = apply_config(yaml.safe_load((profile_dir / CONFIG_FILE).read_text()), overrides)
+    config_path = dest / CONFIG_FILE
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return resources, config_path

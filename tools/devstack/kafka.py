@@ -1,0 +1,101 @@
+"""Start a new Kafka consumer group at the current end of its topics.
+
+The full profile's pub/sub reads a new consumer group from the oldest offset, so that nothing
+published before the sidecar joined is skipped. For a fresh per-run group in tests that would
+replay every earlier run's messages; committing the topic ends first makes the group start at
+"now" while still receiving everything published after the stack was created.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+
+def start_group_at_end(
+    brokers: str, group: str, topics: Sequence[str], timeout: float = 10
+) -> bool:
+    """Commit the end offsets of `topics` for `group` unless it already has offsets.
+
+    Returns True when offsets were committed. Topics that do not exist yet are left alone
+    (they start empty, so reading them from the oldest offset is right).
+    """
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {"bootstrap.servers": brokers, "group.id": group, "enable.auto.commit": False}
+    )
+    try:
+        cluster = consumer.list_topics(timeout=timeout)
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            if topic in cluster.topics
+            for p in cluster.topics[topic].partitions
+        ]
+        if not partitions:
+            return False
+        committed = consumer.committed(partitions, timeout=timeout)
+        if any(tp.offset >= 0 for tp in committed):
+            return False
+        ends = [
+            TopicPartition(tp.topic, tp.partition, _end_offset(consumer, tp, timeout))
+            for tp in partitions
+        ]
+        consumer.commit(offsets=ends, asynchronous=False)
+        return True
+    finally:
+        consumer.close()
+
+
+def _end_offset(consumer: Any, partition: Any, timeout: float) -> int:
+    """The high watermark; a just-created partition refuses until its leader has loaded it."""
+    from confluent_kafka import KafkaException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return int(consumer.get_watermark_offsets(partition, timeout)[1])
+        except KafkaException:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+
+
+def ensure_topics(
+    brokers: str, topics: Sequence[str], partitions: int = 6, timeout: float = 15
+) -> None:
+    """Create the topics that do not exist yet (a per-run topic suffix makes new ones)."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
+
+    admin = AdminClient({"bootstrap.servers": brokers})
+    existing = admin.list_topics(timeout=timeout).topics
+    wanted = [NewTopic(t, num_partitions=partitions) for t in topics if t not in existing]
+    if not wanted:
+        return
+    for topic, future in admin.create_topics(wanted, request_timeout=timeout).items():
+        try:
+            future.result(timeout)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise RuntimeError(f"could not create Kafka topic {topic}: {exc}") from exc
+    _wait_for_leaders(admin, [t.topic for t in wanted], timeout)
+
+
+def _wait_for_leaders(admin: Any, names: Sequence[str], timeout: float) -> None:
+    """New topics answer offset requests only once every partition has a leader."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cluster = admin.list_topics(timeout=timeout).topics
+        if all(
+            name in cluster
+            and cluster[name].partitions
+            and all(p.leader >= 0 and p.error is None for p in cluster[name].partitions.values())
+            for name in names
+        ):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"Kafka topics without partition leaders after {timeout}s: {names}")

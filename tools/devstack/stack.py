@@ -1,0 +1,280 @@
+"""Stack: the product service and the order simulator, each with its sidecar, for one run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+from devstack.components import Overrides, render
+from devstack.errors import DevstackError, with_logs
+from devstack.kafka import ensure_topics, start_group_at_end
+from devstack.net import HOST, free_port, http_status
+from devstack.process import START_TIMEOUT, App
+from devstack.sidecar import Sidecar, find_daprd
+from order_simulator import OrderSimulator, topics
+
+PROFILES = ("embedded", "full")
+PRODUCT_APP_ID = "product-service"
+SIMULATOR_APP_ID = "order-simulator"
+PUBSUB = "pubsub"
+LOCK_STORE = "lockstore"
+PRODUCT_TOPICS = (topics.PAYMENT_SUCCESS, topics.DEDUCT_SUCCESS_DLQ)
+# The product service's topic settings, by contract topic name.
+PRODUCT_TOPIC_ENV = {
+    topics.PAYMENT_SUCCESS: "PRODUCT_TOPIC_PAYMENT_SUCCEEDED",
+    topics.DEDUCT_SUCCESS: "PRODUCT_TOPIC_DEDUCT_SUCCEEDED",
+    topics.DEDUCT_FAILED: "PRODUCT_TOPIC_DEDUCT_FAILED",
+    topics.DEDUCT_SUCCESS_DLQ: "PRODUCT_TOPIC_DEDUCT_REJECTED",
+    topics.REVERTED: "PRODUCT_TOPIC_REVERTED",
+}
+TOOLS_DIR = Path(__file__).resolve().parents[1]
+
+
+class Stack:
+    """Processes of one run; leaving the `with` block stops every one it started."""
+
+    def __init__(
+        self,
+        profile: str = "embedded",
+        run_dir: Path | str = ".local/run",
+        database_url: str | None = None,
+        consumer_group: str | None = None,
+        simulator_consumer_group: str | None = None,
+        kafka_start_at_end: bool = True,
+        topic_suffix: str | None = None,
+        daprd: str | None = None,
+        log_level: str = "info",
+    ) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
+        self.profile = profile
+        self.run_dir = Path(run_dir).resolve()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.database_url = database_url or f"sqlite:///{self.run_dir / 'product-service.db'}"
+        self.consumer_group = consumer_group or "product-consumer"
+        if simulator_consumer_group is None:
+            simulator_consumer_group = f"{consumer_group}-sim" if consumer_group else None
+        self.simulator_consumer_group = simulator_consumer_group or "order-simulator"
+        self.kafka_start_at_end = kafka_start_at_end
+        # Contract topic name -> this stack's topic on the broker (see order_simulator.topics).
+        self.topics = topics.Topics(topic_suffix or "")
+        self._topics_ready = False
+        self.daprd = daprd or find_daprd()
+        self.log_level = log_level
+        self.kafka_brokers = f"{HOST}:{os.environ.get('KAFKA_PORT', '9092')}"
+        self.redis_host = f"{HOST}:{os.environ.get('REDIS_PORT', '6379')}"
+        self.otel_endpoint = f"{HOST}:{os.environ.get('JAEGER_OTLP_GRPC_PORT', '4317')}"
+        self.product: App | None = None
+        self.simulator: SimulatorApp | None = None
+        self._apps: list[App] = []
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> dict[str, int | None]:
+        """Stop apps (SIGTERM, then SIGKILL after a timeout), then their sidecars; exit codes."""
+        codes: dict[str, int | None] = {}
+        if self.simulator is not None:
+            self.simulator.close_client()
+        for app in reversed(self._apps):
+            codes[app.name] = app.stop()
+            codes[app.sidecar.name] = app.sidecar.stop()
+        return codes
+
+    def sidecar(self, app_id: str, consumer_group: str) -> Sidecar:
+        """Render the profile for app_id into run_dir/dapr/<app_id>/ and make its sidecar."""
+        overrides = Overrides(
+            metadata={
+                PUBSUB: {"brokers": self.kafka_brokers, "consumerGroup": consumer_group}
+                if self.profile == "full"
+                else {},
+                LOCK_STORE: {"redisHost": self.redis_host},
+            },
+            name_resolution_db=self.run_dir / "dapr" / "nameresolution.db",
+            otel_endpoint=self.otel_endpoint,
+        )
+        resources, config = render(self.profile, app_id, self.run_dir / "dapr" / app_id, overrides)
+        return Sidecar(
+            app_id, self.daprd, resources, config, self.run_dir, log_level=self.log_level
+        )
+
+    def start_product(
+        self, env: Mapping[str, str] | None = None, timeout: float = START_TIMEOUT
+    ) -> App:
+        """Migrate the database, start the product service and its sidecar, wait for /readyz."""
+        sidecar = self.sidecar(PRODUCT_APP_ID, self.consumer_group)
+        http_port = free_port()
+        app_env = {
+            **self._dapr_env(sidecar),
+            "PRODUCT_GRPC_PORT": str(sidecar.app_port),
+            "PRODUCT_HTTP_HOST": HOST,
+            "PRODUCT_HTTP_PORT": str(http_port),
+            "PRODUCT_DATABASE_URL": self.database_url,
+            "PRODUCT_PUBSUB_NAME": PUBSUB,
+            "PRODUCT_LOCK_STORE_NAME": LOCK_STORE if self.profile == "full" else "",
+            "PRODUCT_CONSUMER_GROUP": self.consumer_group,
+            **{var: self.topics.wire(topic) for topic, var in PRODUCT_TOPIC_ENV.items()},
+            **(env or {}),
+        }
+        cli = product_cli()
+        log_path = self.run_dir / f"{PRODUCT_APP_ID}.log"
+        self._migrate(cli, app_env, log_path)
+        self._prepare_kafka(self.consumer_group, PRODUCT_TOPICS)
+        subscribed = [self.topics.wire(t) for t in PRODUCT_TOPICS]
+
+        def ready() -> str | None:
+            status = http_status(f"http://{HOST}:{http_port}/readyz")
+            if status != 200:
+                return f"{PRODUCT_APP_ID} /readyz answered {status}"
+            return sidecar.missing_topics(subscribed)
+
+        app = App(PRODUCT_APP_ID, [cli, "serve"], app_env, sidecar, log_path, self.run_dir, ready)
+        app.http_port = http_port
+        self._apps.append(app)
+        app.start(timeout=timeout)
+        self.product = app
+        return app
+
+    def start_simulator(
+        self, env: Mapping[str, str] | None = None, timeout: float = START_TIMEOUT
+    ) -> SimulatorApp:
+        """Start the order simulator and its sidecar (full profile: it needs a shared broker)."""
+        if self.profile != "full":
+            raise DevstackError(
+                "the order simulator needs the full profile: in-memory pub/sub lives inside one "
+                "sidecar; in the embedded profile use stack.client() on the product sidecar"
+            )
+        self._prepare_kafka(self.simulator_consumer_group, topics.OUTCOMES)
+        subscribed = [self.topics.wire(t) for t in topics.OUTCOMES]
+        sidecar = self.sidecar(SIMULATOR_APP_ID, self.simulator_consumer_group)
+        received = self.run_dir / f"{SIMULATOR_APP_ID}.received.jsonl"
+        pythonpath = os.pathsep.join(p for p in (str(TOOLS_DIR), os.environ.get("PYTHONPATH")) if p)
+        app_env = {
+            **self._dapr_env(sidecar),
+            "SIMULATOR_GRPC_PORT": str(sidecar.app_port),
+            "SIMULATOR_RECEIVED_PATH": str(received),
+            "SIMULATOR_PUBSUB_NAME": PUBSUB,
+            topics.SUFFIX_ENV: self.topics.suffix,
+            "PYTHONPATH": pythonpath,
+            **(env or {}),
+        }
+        app = SimulatorApp(
+            SIMULATOR_APP_ID,
+            [sys.executable, "-m", "order_simulator", "serve"],
+            app_env,
+            sidecar,
+            self.run_dir / f"{SIMULATOR_APP_ID}.log",
+            self.run_dir,
+            lambda: sidecar.missing_topics(subscribed),
+        )
+        app.received_path = received
+        app.topic_suffix = self.topics.suffix
+        self._apps.append(app)
+        app.start(timeout=timeout)
+        self.simulator = app
+        return app
+
+    def client(self) -> OrderSimulator:
+        """A simulator client on the product sidecar (no subscriber: nothing is received)."""
+        if self.product is None:
+            raise DevstackError("start_product() first")
+        return OrderSimulator(
+            self.product.sidecar.grpc_port,
+            received_path=None,
+            pubsub=PUBSUB,
+            topic_suffix=self.topics.suffix,
+        )
+
+    def _prepare_kafka(self, group: str, contract_topics: tuple[str, ...]) -> None:
+        """Full profile: this stack's topics exist, and a new group starts at their ends."""
+        if self.profile != "full":
+            return
+        try:
+            self._prepare_topics_and_group(group, contract_topics)
+        except Exception as exc:  # confluent_kafka raises several kinds; all mean the same here
+            raise DevstackError(
+                f"Kafka at {self.kafka_brokers} not usable ({exc}); "
+                "start it with `scripts/infra up kafka`"
+            ) from exc
+
+    def _prepare_topics_and_group(self, group: str, contract_topics: tuple[str, ...]) -> None:
+        if not self._topics_ready:
+            names = [self.topics.wire(t) for t in topics.ALL]
+            names += [self.topics.wire(t) + topics.DEAD_LETTER_SUFFIX for t in PRODUCT_TOPICS]
+            ensure_topics(self.kafka_brokers, names)
+            self._topics_ready = True
+        if self.kafka_start_at_end:
+            wire = [self.topics.wire(t) for t in contract_topics]
+            start_group_at_end(self.kafka_brokers, group, wire)
+
+    @staticmethod
+    def _dapr_env(sidecar: Sidecar) -> dict[str, str]:
+        return {
+            "DAPR_GRPC_PORT": str(sidecar.grpc_port),
+            "DAPR_HTTP_PORT": str(sidecar.http_port),
+            "DAPR_RUNTIME_HOST": HOST,
+        }
+
+    def _migrate(self, cli: str, env: Mapping[str, str], log_path: Path) -> None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            log.write(f"=== devstack: {cli} db upgrade\n".encode())
+            log.flush()
+            done = subprocess.run(
+                [cli, "db", "upgrade"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **env},
+                cwd=self.run_dir,
+                timeout=120,
+                check=False,
+            )
+        if done.returncode != 0:
+            raise with_logs(f"`product-service db upgrade` exited {done.returncode}", log_path)
+
+
+class SimulatorApp(App):
+    received_path: Path
+    topic_suffix: str = ""
+    _client: OrderSimulator | None = None
+
+    @property
+    def client(self) -> OrderSimulator:
+        """The client bound to the simulator's sidecar (one per app; closed with the stack)."""
+        if self._client is None:
+            self._client = OrderSimulator(
+                self.sidecar.grpc_port,
+                self.received_path,
+                pubsub=PUBSUB,
+                topic_suffix=self.topic_suffix,
+            )
+        return self._client
+
+    def close_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def product_cli() -> str:
+    """The `product-service` command of the running interpreter's environment."""
+    beside = Path(sys.executable).parent / "product-service"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("product-service")
+    if found is None:
+        raise DevstackError("no `product-service` command: run `make install`")
+    return found
