@@ -127,7 +127,7 @@ def raw_producer(infrastructure: None) -> DaprStyleProducer:
 
 
 @pytest.fixture(scope="session")
-def world(stack: Running, raw_producer: DaprStyleProducer, e2e_engine: Engine) -> Iterator[World]:
+def world(stack: Running, raw_producer: DaprStyleProducer, e2e_engine: Engine) -> World:
     """Catalog, orders and checks for the scenarios, warmed up end to end once."""
     w = World(
         stack=stack,
@@ -138,8 +138,7 @@ def world(stack: Running, raw_producer: DaprStyleProducer, e2e_engine: Engine) -
     )
     w.keep_ids_apart()
     w.warm_up()
-    yield w
-    w.sim.close()
+    return w
 
 
 def _order_id_base() -> int:

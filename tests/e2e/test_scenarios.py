@@ -226,7 +226,9 @@ def test_malformed_payload_between_two_good_ones_goes_to_the_dead_letter_topic(
 # 5 -------------------------------------------------------------------------------------------
 
 
-def test_orders_paid_while_mariadb_is_down_all_succeed_once_after_it_returns(world: World) -> None:
+def test_orders_paid_while_mariadb_is_down_all_succeed_once_after_it_returns(
+    world: World, tail_factory: Callable[[str], Any]
+) -> None:
     """40 orders, one every 0.3 s; after the 8th MariaDB is stopped (`scripts/infra down
     mariadb`) for 5 s and started again. Every order must end deducted exactly once."""
     status = subprocess.run([str(INFRA), "status", "mariadb"], capture_output=True, text=True)
@@ -238,6 +240,7 @@ def test_orders_paid_while_mariadb_is_down_all_succeed_once_after_it_returns(wor
         )
     sku = world.new_sku(stock=100)
     orders = [world.new_order_id() for _ in range(40)]
+    dead_letters = tail_factory(f"{PAID}.dead-letter")
     published = threading.Semaphore(0)
     failures: list[BaseException] = []
 
@@ -265,9 +268,17 @@ def test_orders_paid_while_mariadb_is_down_all_succeed_once_after_it_returns(wor
     assert not failures, failures
 
     for order in orders:
-        outcomes = world.wait_outcomes(order, timeout=180)
+        try:
+            outcomes = world.wait_outcomes(order, timeout=120)
+        except AssertionError as exc:
+            lost = sorted({_order_of(r) for r in dead_letters.drain(3)} & set(orders))
+            raise AssertionError(
+                f"{len(lost)} of {len(orders)} orders went to the dead-letter topic instead of "
+                f"being retried until MariaDB returned: {lost}"
+            ) from exc
         assert {o.topic for o in outcomes} == {DEDUCTED}, (order, outcomes)
         assert len(distinct_ids(outcomes)) == 1
+    assert not [r for r in dead_letters.drain(1) if _order_of(r) in orders]
     assert world.stock(sku.sku_id) == 60
     for order in orders:
         assert world.ledger(order) == [(sku.sku_id, "DEDUCT", -1)], order

@@ -68,14 +68,11 @@ class World:
     order_ids: Iterator[int]
     _skus_made: int = 0
     _barrier_sku: SkuRef | None = None
-    _sim: Any = None
 
     @property
     def sim(self) -> Any:
-        """The order simulator client (one gRPC channel for the session)."""
-        if self._sim is None:
-            self._sim = self.stack.sim.client
-        return self._sim
+        """The order simulator's client (devstack keeps one per app and closes it)."""
+        return self.stack.sim.client
 
     def contract(self, wire_name: str) -> str:
         return str(self.stack.stack.topics.contract(wire_name))
