@@ -660,11 +660,14 @@ def test_event_committed_but_not_published_before_sigkill_is_published_by_the_sw
         product.kill()
         killed = True
     finally:
-        unpublished = world.outbox(order)
         if not killed:
             product.kill()
+        unpublished = world.outbox(order)
+        received_before_restart = world.sim.received(order_id=order)
         product.start(env=PRODUCT_ENV)
+    assert killed, "the app was not killed between commit and publish"
     assert len(unpublished) == 1 and unpublished[0][1:] == (DEDUCTED, False), unpublished
+    assert received_before_restart == []
     assert world.stock(sku.sku_id) == 6
 
     outcome = world.wait_outcome(order, timeout=90)
