@@ -271,7 +271,7 @@ def test_orders_paid_while_mariadb_is_down_all_succeed_once_after_it_returns(
         try:
             outcomes = world.wait_outcomes(order, timeout=120)
         except AssertionError as exc:
-            lost = sorted({_order_of(r) for r in dead_letters.drain(3)} & set(orders))
+            lost = sorted(set(orders) & {_order_of(r) for r in dead_letters.drain(3)})
             raise AssertionError(
                 f"{len(lost)} of {len(orders)} orders went to the dead-letter topic instead of "
                 f"being retried until MariaDB returned: {lost}"
