@@ -3,7 +3,7 @@ simulator to the simulator's receipt of OnInventoryDeductSuccess, through two da
 Kafka, Redis locks and MariaDB. Orders go one at a time; prints the median and writes JSON.
 
     scripts/infra up
-    PYTHONPATH=tools .venv/bin/python bench/e2e_latency.py              # 20 orders
+    PYTHONPATH=tools .venv/bin/python bench/e2e_latency.py   # 20 orders
     PYTHONPATH=tools .venv/bin/python bench/e2e_latency.py --orders 100
 """
 

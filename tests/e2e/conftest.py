@@ -1,8 +1,10 @@
 """End-to-end fixtures: one full Dapr stack for the session (product service and the order
 simulator, each beside its own daprd) on the real Kafka, Redis and MariaDB of `scripts/infra`.
 
-Runs never share Kafka consumer groups, order ids or SKU codes, so several sessions (and other
-people's tests) can use the same infrastructure at once; nothing is deleted between tests.
+Each session has topics of its own (devstack's topic suffix: other stacks on this Kafka must not
+consume our payments, nor we theirs), its own consumer groups, order ids and SKU codes, so
+several sessions (and other people's stacks) can share the infrastructure and the product_e2e
+database at once; nothing is deleted between tests.
 Missing infrastructure skips these tests, or fails them under CI=true (tests/ci.py).
 """
 
@@ -136,7 +138,6 @@ def world(stack: Running, raw_producer: DaprStyleProducer, e2e_engine: Engine) -
         token=RUN_TOKEN,
         order_ids=itertools.count(_order_id_base()),
     )
-    w.keep_ids_apart()
     w.warm_up()
     return w
 
