@@ -645,7 +645,7 @@ def test_event_committed_but_not_published_before_sigkill_is_published_by_the_sw
     product = world.product
     sku = world.new_sku(stock=10)
     order = world.new_order_id()
-    product.stop()
+    assert product.stop() == 0, "SIGTERM must drain and exit 0"
     killed = False
     try:
         product.start(
