@@ -90,7 +90,13 @@ def bootstrap_server(settings: Settings) -> ServerRuntime:
     sidecar = Sidecar(settings.dapr_call_timeout_seconds)
     clock = SystemClock()
     lock: DistributedLock = (
-        DaprLock(sidecar, settings.lock_store_name, settings.app_id, settings.lock_expiry_seconds)
+        DaprLock(
+            sidecar,
+            settings.lock_store_name,
+            settings.app_id,
+            settings.lock_expiry_seconds,
+            settings.lock_wait_seconds,
+        )
         if settings.lock_store_name
         else NoLock()
     )

@@ -95,3 +95,33 @@ def test_an_error_in_the_block_still_releases_the_lock() -> None:
         raise ValueError("boom")
 
     assert client.locks == {}
+
+
+@dataclass
+class ReleasedAfter(FakeLockClient):
+    """Another owner holds the resource for the first `refusals` attempts."""
+
+    refusals: int = 3
+
+    def try_lock(self, store: str, resource: str, owner: str, expiry: int) -> Granted:
+        if self.refusals:
+            self.refusals -= 1
+            return Granted(False)
+        return super().try_lock(store, resource, owner, expiry)
+
+
+def test_waits_briefly_for_a_lock_that_is_released_meanwhile() -> None:
+    client = ReleasedAfter()
+    lock = DaprLock(FakeSidecar(client), "lockstore", "product-service", 30, wait_seconds=5)  # type: ignore[arg-type]
+
+    with lock.hold("order-1"):
+        assert "order-1" in client.locks
+
+    assert (lock.counters.refused, lock.counters.acquired) == (3, 1)
+
+
+def test_without_a_wait_a_held_lock_is_refused_at_once() -> None:
+    lock = make_lock(ReleasedAfter(refusals=1))
+
+    with pytest.raises(LockHeld), lock.hold("order-1"):
+        pytest.fail("the block must not run")

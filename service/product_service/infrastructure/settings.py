@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     consumer_group: str = "product-consumer"
     lock_expiry_seconds: int = Field(30, ge=1, le=3600)
+    lock_wait_seconds: float = Field(
+        1.0, ge=0, le=60, description="How long to wait for a held order lock before RETRY"
+    )
     topic_payment_succeeded: str = "OnPaymentSuccess"
     topic_deduct_succeeded: str = "OnInventoryDeductSuccess"
     topic_deduct_failed: str = "OnInventoryDeductFailed"

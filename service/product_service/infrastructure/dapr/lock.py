@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -34,11 +35,19 @@ class LockCounters:
 
 
 class DaprLock(DistributedLock):
-    def __init__(self, sidecar: Sidecar, store_name: str, owner: str, expiry_seconds: int) -> None:
+    def __init__(
+        self,
+        sidecar: Sidecar,
+        store_name: str,
+        owner: str,
+        expiry_seconds: int,
+        wait_seconds: float = 0.0,
+    ) -> None:
         self._sidecar = sidecar
         self._store = store_name
         self._owner = owner
         self._expiry = expiry_seconds
+        self._wait = wait_seconds
         self._counts_guard = threading.Lock()
         self.counters = LockCounters()
 
@@ -46,7 +55,7 @@ class DaprLock(DistributedLock):
     def hold(self, resource: str) -> Iterator[None]:
         # One owner per hold: two threads of this process must not share a lock either.
         owner = f"{self._owner}-{uuid.uuid4().hex}"
-        acquired = self._try_lock(resource, owner)
+        acquired = self._acquire(resource, owner)
         if acquired is False:
             raise LockHeld(f"{resource} is locked by another worker; retry later")
         try:
@@ -54,6 +63,17 @@ class DaprLock(DistributedLock):
         finally:
             if acquired:
                 self._unlock(resource, owner)
+
+    def _acquire(self, resource: str, owner: str) -> bool | None:
+        """Tries again for up to `wait_seconds`: a short wait is cheaper than a redelivery."""
+        deadline = time.monotonic() + self._wait
+        pause = 0.01
+        while True:
+            acquired = self._try_lock(resource, owner)
+            if acquired is not False or time.monotonic() + pause > deadline:
+                return acquired
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
     def _try_lock(self, resource: str, owner: str) -> bool | None:
         """True: ours. False: someone else's. None: the lock store could not answer."""
