@@ -28,7 +28,10 @@ def metadata_of(doc: Doc) -> dict[str, str]:
 
 def rendered(tmp_path: Path, profile: str, app_id: str, overrides: Overrides) -> list[Doc]:
     resources, _ = render(profile, app_id, tmp_path, overrides)
-    return list(yaml.safe_load_all((resources / "resources.yaml").read_text()))
+    files = [list(yaml.safe_load_all(path.read_text())) for path in sorted(resources.glob("*"))]
+    # daprd 1.18 reads a Resiliency only from the first document of a file: one per file.
+    assert all(len(documents) == 1 for documents in files)
+    return [documents[0] for documents in files]
 
 
 def test_every_component_and_resiliency_has_scopes() -> None:

@@ -15,8 +15,8 @@ from order_simulator.topics import Topics
 
 def test_payment_uses_the_go_services_field_names() -> None:
     assert payment_payload(7, [(1, 11, 2)]) == {
-        "OrderId": 7,
-        "OrderDetails": [{"product_id": 1, "sku_id": 11, "quantity": 2}],
+        "OrderId": "7",
+        "OrderDetails": [{"product_id": "1", "sku_id": "11", "quantity": 2}],
     }
 
 

@@ -87,13 +87,16 @@ def render(profile: str, app_id: str, dest: Path, overrides: Overrides) -> tuple
         raise ValueError(f"unknown profile {profile!r}: no folder {profile_dir}")
     resources = dest / "resources"
     resources.mkdir(parents=True, exist_ok=True)
-    docs = []
+    for stale in resources.glob("*.yaml"):
+        stale.unlink()
     for doc in load_resources(profile_dir, app_id):
         name = doc.get("metadata", {}).get("name")
         if doc["kind"] == "Component" and name in overrides.metadata:
             doc = apply_metadata(doc, overrides.metadata[name])
-        docs.append(doc)
-    (resources / "resources.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
+        # One resource per file: daprd 1.18 reads a Resiliency only from the first document of
+        # a file, so a multi-document file would silently drop the retry policies.
+        path = resources / f"{doc['kind'].lower()}-{name}.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
     config = apply_config(yaml.safe_load((profile_dir / CONFIG_FILE).read_text()), overrides)
     config_path = dest / CONFIG_FILE
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -32,11 +32,15 @@ class AppIdInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
 
 
 def payment_payload(order_id: int, lines: Sequence[Line]) -> dict[str, Any]:
-    """OnPaymentSuccess in the original Go services' spelling."""
+    """OnPaymentSuccess in the original Go services' spelling.
+
+    64-bit ids are written as JSON strings, as the protobuf JSON mapping does: daprd reads
+    CloudEvent data as float64, so a JSON number above 2**53 would lose digits on the way.
+    """
     return {
-        "OrderId": order_id,
+        "OrderId": str(order_id),
         "OrderDetails": [
-            {"product_id": product_id, "sku_id": sku_id, "quantity": quantity}
+            {"product_id": str(product_id), "sku_id": str(sku_id), "quantity": quantity}
             for product_id, sku_id, quantity in lines
         ],
     }
