@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import Engine
 
 from product_service.application.ports import (
@@ -25,6 +26,7 @@ from product_service.infrastructure.event_codec import EventSerializer
 from product_service.infrastructure.relay import OutboxRelay
 from product_service.infrastructure.settings import Settings
 from product_service.infrastructure.sweeper import OutboxSweeper
+from product_service.infrastructure.telemetry import configure_tracing
 
 
 @dataclass
@@ -72,6 +74,7 @@ class ServerRuntime:
     relay: OutboxRelay
     sweeper: OutboxSweeper
     lock: DistributedLock
+    tracing: TracerProvider | None = None
 
     def start_workers(self) -> None:
         self.relay.start()
@@ -82,11 +85,16 @@ class ServerRuntime:
         self.relay.stop()
         self.sidecar.close()
         self.application.close()
+        if self.tracing is not None:
+            self.tracing.shutdown()  # exports the spans still buffered
 
 
 def bootstrap_server(settings: Settings) -> ServerRuntime:
     """Wires the Dapr adapters: publisher and relay, sweeper lease, per-order lock."""
     engine = build_engine(settings.database_url, pool_size=settings.database_pool_size)
+    tracing = configure_tracing(
+        settings.app_id, settings.otel_endpoint, settings.trace_root_sample_ratio, engine
+    )
     sidecar = Sidecar(settings.dapr_call_timeout_seconds)
     clock = SystemClock()
     lock: DistributedLock = (
@@ -122,4 +130,4 @@ def bootstrap_server(settings: Settings) -> ServerRuntime:
     )
     application = bootstrap(settings, engine=engine, lock=lock, clock=clock)
     application.inventory.notifier = relay
-    return ServerRuntime(application, sidecar, store, relay, sweeper, lock)
+    return ServerRuntime(application, sidecar, store, relay, sweeper, lock, tracing)

@@ -126,6 +126,12 @@ class Stack:
             "PRODUCT_PUBSUB_NAME": PUBSUB,
             "PRODUCT_LOCK_STORE_NAME": LOCK_STORE if self.profile == "full" else "",
             "PRODUCT_CONSUMER_GROUP": self.consumer_group,
+            # The full profile traces the app too, into the same Jaeger as the sidecars.
+            **(
+                {"PRODUCT_OTEL_ENDPOINT": f"http://{self.otel_endpoint}"}
+                if self.profile == "full"
+                else {}
+            ),
             **{var: self.topics.wire(topic) for topic, var in PRODUCT_TOPIC_ENV.items()},
             **(env or {}),
         }

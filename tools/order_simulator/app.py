@@ -30,7 +30,8 @@ def _recorder(writer: ReceivedWriter, topic: str):  # type: ignore[no-untyped-de
     def record(event: v1.Event) -> TopicEventResponse:
         data = event.Data()
         raw = data.encode() if isinstance(data, str) else data if isinstance(data, bytes) else b""
-        received = writer.append(topic, str(event.EventID()), raw)
+        traceparent = (event.Extensions() or {}).get("_metadata_traceparent", "")
+        received = writer.append(topic, str(event.EventID()), raw, str(traceparent))
         log.info("received %s id=%s order=%s", topic, received.id, received.order_id)
         return TopicEventResponse("success")
 

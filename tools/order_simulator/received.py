@@ -17,6 +17,8 @@ class Received:
     order_id: str
     data: Any
     received_at: str
+    # W3C traceparent of the simulator sidecar's delivery span (empty when not traced).
+    traceparent: str = ""
 
 
 def order_id_of(data: Any) -> str:
@@ -49,6 +51,7 @@ def parse_line(line: str) -> Received | None:
         order_id=str(obj.get("order_id", "")),
         data=obj.get("data"),
         received_at=str(obj.get("received_at", "")),
+        traceparent=str(obj.get("traceparent", "")),
     )
 
 
@@ -68,7 +71,7 @@ class ReceivedWriter:
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    def append(self, topic: str, event_id: str, raw: bytes) -> Received:
+    def append(self, topic: str, event_id: str, raw: bytes, traceparent: str = "") -> Received:
         data = decode_data(raw)
         record = Received(
             topic=topic,
@@ -76,6 +79,7 @@ class ReceivedWriter:
             order_id=order_id_of(data),
             data=data,
             received_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+            traceparent=traceparent,
         )
         line = json.dumps(record.__dict__, separators=(",", ":")) + "\n"
         with self._lock, self.path.open("a") as f:

@@ -21,6 +21,7 @@ from product_service.domain.events import OutcomeEvent
 from product_service.infrastructure.dapr.publisher import PublishFailed
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
 from product_service.infrastructure.event_codec import EventSerializer, OutboxMessage
+from product_service.infrastructure.metrics import PUBLISH_FAILURES, PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,11 @@ class Publisher(Protocol):
 
 
 def publish_in_order(
-    store: SqlOutboxStore, publisher: Publisher, messages: Sequence[OutboxMessage], clock: Clock
+    store: SqlOutboxStore,
+    publisher: Publisher,
+    messages: Sequence[OutboxMessage],
+    clock: Clock,
+    path: str = "relay",
 ) -> tuple[list[str], PublishFailed | None]:
     """Publishes until the first failure (later rows of the same order must wait behind it)."""
     published: list[str] = []
@@ -40,10 +45,12 @@ def publish_in_order(
             publisher.publish(message)
         except PublishFailed as exc:
             failure = exc
+            PUBLISH_FAILURES.labels(path).inc()
             store.count_failed_attempt(message.event_id)
             break
         published.append(message.event_id)
     store.mark_published(published, clock.now())
+    PUBLISHED.labels(path).inc(len(published))
     return published, failure
 
 

@@ -30,6 +30,16 @@ class Settings(BaseSettings):
     max_line_quantity: int = Field(10_000, ge=1, le=2**31 - 1)
     max_stock_adjustment: int = Field(1_000_000, ge=1, le=2**31 - 1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = Field("json", description="`serve` log lines")
+    otel_endpoint: str | None = Field(
+        None, description="OTLP gRPC endpoint for the app's spans, e.g. http://127.0.0.1:4317"
+    )
+    trace_root_sample_ratio: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Sampling of traces the app starts itself (others follow the sidecar)",
+    )
 
     pubsub_name: str = "pubsub"
     lock_store_name: str = Field(

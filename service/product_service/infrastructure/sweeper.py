@@ -15,6 +15,7 @@ from datetime import timedelta
 from product_service.application.errors import LockHeld, TransientError
 from product_service.application.ports import Clock, DistributedLock
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
+from product_service.infrastructure.metrics import SWEEPER_REPUBLISHED
 from product_service.infrastructure.relay import OutboxRelay, Publisher, publish_in_order
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,11 @@ class OutboxSweeper:
         ]
         if not due:
             return 0
-        published, failure = publish_in_order(self._store, self._publisher, due, self._clock)
+        published, failure = publish_in_order(
+            self._store, self._publisher, due, self._clock, path="sweeper"
+        )
         self.republished += len(published)
+        SWEEPER_REPUBLISHED.inc(len(published))
         log.info("outbox sweeper republished %d left-behind event(s)", len(published))
         if failure is not None:
             log.warning("outbox sweeper: publish failed, next pass retries: %s", failure)

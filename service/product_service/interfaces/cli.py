@@ -14,11 +14,14 @@ from product_service.bootstrap import Application, bootstrap
 from product_service.domain.commands import AdjustStock, DeductInventory, OrderLine, RevertInventory
 from product_service.domain.errors import DomainError, DuplicateSkuCode
 from product_service.infrastructure.db import migrate
+from product_service.infrastructure.logs import configure_logging
 from product_service.infrastructure.settings import Settings
 from product_service.interfaces.catalog import DEMO_CATALOG
 from product_service.interfaces.server import serve
 
 EXIT_DOMAIN_ERROR, EXIT_BAD_SETTINGS, EXIT_UNAVAILABLE = 1, 2, 3
+
+log = logging.getLogger("product_service")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,9 +89,13 @@ def _serve(app: Application, args: argparse.Namespace) -> int:
     if args.migrate:
         _db_upgrade(app, args)
     app.close()  # the server builds its own runtime from the same settings
-    logging.basicConfig(
-        level=app.settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s",
+    configure_logging(app.settings.log_level, app.settings.log_format)
+    log.info(
+        "starting: database %s, app channel port %d, HTTP port %d, tracing %s",
+        app.settings.safe_database_url(),
+        app.settings.grpc_port,
+        app.settings.http_port,
+        app.settings.otel_endpoint or "off",
     )
     return serve(app.settings)
 

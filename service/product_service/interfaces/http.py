@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Annotated, TypeVar
 
 from fastapi import FastAPI, HTTPException, Path
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
 from product_service.application.errors import TransientError
@@ -59,7 +60,9 @@ class OutboxView(BaseModel):
     oldest_age_seconds: float | None
 
 
-def create_http_app(inventory: InventoryService, probes: Probes) -> FastAPI:
+def create_http_app(
+    inventory: InventoryService, probes: Probes, registry: CollectorRegistry = REGISTRY
+) -> FastAPI:
     app = FastAPI(
         title="product-service",
         summary="Stock deduction for paid orders, beside a Dapr sidecar. Read-only views.",
@@ -73,6 +76,10 @@ def create_http_app(inventory: InventoryService, probes: Probes) -> FastAPI:
     def readyz() -> JSONResponse:
         checks = {"database": probes.database(), "sidecar": probes.sidecar()}
         return JSONResponse(checks, status_code=200 if all(checks.values()) else 503)
+
+    @app.get("/metrics", tags=["probes"], response_class=Response)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/skus/{sku_id}", tags=["operator"])
     def sku(sku_id: EntityId) -> SkuView:

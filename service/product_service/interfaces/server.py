@@ -14,11 +14,13 @@ from types import FrameType
 
 import uvicorn
 from dapr.ext.grpc import App
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from product_service.application.ports import SystemClock
 from product_service.bootstrap import ServerRuntime, bootstrap_server
 from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
+from product_service.infrastructure.metrics import register_outbox
 from product_service.infrastructure.settings import Settings
 from product_service.interfaces.grpc.product_api import ProductApi
 from product_service.interfaces.grpc.subscriptions import Intake, register_subscriptions
@@ -106,12 +108,14 @@ class Server:
             except Exception:
                 return False
 
-        return Probes(
+        probes = Probes(
             database=database,
             sidecar=runtime.sidecar.is_ready,
             backlog=runtime.outbox.backlog,
             now=SystemClock().now,
         )
+        register_outbox(REGISTRY, probes.backlog, probes.now)
+        return probes
 
 
 def serve(settings: Settings) -> int:

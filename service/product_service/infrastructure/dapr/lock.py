@@ -20,6 +20,7 @@ from grpc import RpcError
 from product_service.application.errors import LockHeld
 from product_service.application.ports import DistributedLock
 from product_service.infrastructure.dapr.sidecar import Sidecar
+from product_service.infrastructure.metrics import LOCKS
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class DaprLock(DistributedLock):
                 self.counters.acquired += 1
             else:
                 self.counters.refused += 1
+        LOCKS.labels("acquired" if response.success else "refused").inc()
         return bool(response.success)
 
     def _unlock(self, resource: str, owner: str) -> None:
@@ -99,6 +101,7 @@ class DaprLock(DistributedLock):
             )
 
     def _count_unavailable(self, resource: str, exc: BaseException) -> None:
+        LOCKS.labels("store_unavailable").inc()
         with self._counts_guard:
             self.counters.store_unavailable += 1
             count = self.counters.store_unavailable

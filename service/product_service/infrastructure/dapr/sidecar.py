@@ -11,6 +11,8 @@ import grpc
 from dapr.clients import DaprClient
 from dapr.clients.http.helpers import get_api_url
 
+from product_service.infrastructure.telemetry import traced_metadata
+
 
 class _Deadline(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
     """A sidecar that hangs must not hang the handler: every call gets a timeout."""
@@ -26,6 +28,18 @@ class _Deadline(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
         return continuation(details, request)
 
 
+class _TraceContext(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Carries the current span to the sidecar, so its publish span joins our trace."""
+
+    def intercept_unary_unary(
+        self, continuation: Callable[[Any, Any], Any], details: Any, request: Any
+    ) -> Any:
+        extra = traced_metadata()
+        if extra:
+            details = details._replace(metadata=[*(details.metadata or []), *extra])
+        return continuation(details, request)
+
+
 class Sidecar:
     """Creating a DaprClient waits for the sidecar, so it happens lazily, once, under a lock."""
 
@@ -38,7 +52,7 @@ class Sidecar:
     def client(self) -> DaprClient:
         with self._guard:
             if self._client is None:
-                self._client = DaprClient(interceptors=[_Deadline(self._timeout)])
+                self._client = DaprClient(interceptors=[_Deadline(self._timeout), _TraceContext()])
             return self._client
 
     def is_ready(self, timeout: float = 1.0) -> bool:

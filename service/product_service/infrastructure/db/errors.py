@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from product_service.application.errors import StoreRejected, TransientError
+from product_service.infrastructure.metrics import DATABASE_ERRORS
 
 # MySQL / MariaDB error numbers after which the same statement can succeed later.
 TRANSIENT_MYSQL_ERRORS = frozenset(
@@ -62,8 +63,11 @@ def translate_errors() -> Iterator[None]:
     except IntegrityError as exc:
         if is_duplicate_key(exc):
             raise
+        DATABASE_ERRORS.labels("rejected").inc()
         raise StoreRejected(f"{exc.orig!r}") from exc
     except DBAPIError as exc:
         if is_transient(exc):
+            DATABASE_ERRORS.labels("transient").inc()
             raise TransientError(f"database unavailable or busy: {exc.orig!r}") from exc
+        DATABASE_ERRORS.labels("rejected").inc()
         raise StoreRejected(f"{exc.orig!r}") from exc

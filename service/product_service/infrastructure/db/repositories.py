@@ -27,6 +27,7 @@ from product_service.domain.model import (
 )
 from product_service.infrastructure.db.tables import inbox, outbox, products, skus, stock_ledger
 from product_service.infrastructure.event_codec import EventSerializer
+from product_service.infrastructure.telemetry import current_traceparent
 
 Execute = Callable[..., CursorResult[Any]]
 
@@ -261,7 +262,7 @@ class SqlOutbox(ports.Outbox):
                 topic=message.topic,
                 message_key=message.key,
                 payload=message.payload,
-                trace_context=message.trace_context,
+                trace_context=current_traceparent(),
                 created_at=naive_utc(created_at),
             )
         )

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import grpc
+from opentelemetry.trace import SpanKind
 
 from product_service.application.results import OperationResult
 from product_service.application.service import InventoryService
@@ -24,7 +25,10 @@ from product_service.domain.commands import (
 )
 from product_service.domain.errors import InvalidCommand
 from product_service.domain.model import InboxRecord, Product, Sku, SkuStatus
+from product_service.infrastructure.metrics import API_REQUESTS
+from product_service.infrastructure.telemetry import context_from_metadata, tracer
 from product_service.interfaces.grpc.answers import grpc_status
+from product_service.interfaces.grpc.observed import run_operation
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +43,26 @@ GRPC_MESSAGE_ID = "grpc"
 def _translated(method: Handler[Request, Reply]) -> Callable[[Any, Request, Any], Reply]:
     """Every error leaves as a gRPC status; unexpected ones are logged with their traceback."""
 
+    name = method.__name__
+
     @functools.wraps(method)
     def call(self: Any, request: Request, context: grpc.ServicerContext) -> Reply:
-        try:
-            return method(self, request)
-        except Exception as exc:
-            status, message = grpc_status(exc)
-            if status is grpc.StatusCode.INTERNAL:
-                log.exception("%s failed", method.__name__)
-            context.abort(status, message)
-            raise  # abort() raises; this line only satisfies the type checker
+        with tracer().start_as_current_span(
+            f"ProductService/{name}",
+            context=context_from_metadata(context.invocation_metadata()),
+            kind=SpanKind.SERVER,
+        ):
+            try:
+                reply = method(self, request)
+            except Exception as exc:
+                status, message = grpc_status(exc)
+                API_REQUESTS.labels(name, status.name).inc()
+                if status is grpc.StatusCode.INTERNAL:
+                    log.exception("%s failed", name)
+                context.abort(status, message)
+                raise  # abort() raises; this line only satisfies the type checker
+            API_REQUESTS.labels(name, grpc.StatusCode.OK.name).inc()
+            return reply
 
     return call
 
@@ -94,11 +108,12 @@ class ProductApi(pb_grpc.ProductServiceServicer):
     def DeductInventory(self, request: pb.DeductInventoryRequest) -> pb.OperationReply:
         lines = tuple(OrderLine(d.sku_id, d.quantity, d.product_id) for d in request.lines)
         command = DeductInventory(request.order_id, lines, GRPC_MESSAGE_ID)
-        return _reply(self._inventory.deduct(command))
+        return _reply(run_operation("deduct", command, self._inventory.deduct))
 
     @_translated
     def RevertInventory(self, request: pb.RevertInventoryRequest) -> pb.OperationReply:
-        return _reply(self._inventory.revert(RevertInventory(request.order_id, GRPC_MESSAGE_ID)))
+        command = RevertInventory(request.order_id, GRPC_MESSAGE_ID)
+        return _reply(run_operation("revert", command, self._inventory.revert))
 
     @_translated
     def AdjustStock(self, request: pb.AdjustStockRequest) -> pb.Sku:

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from cloudevents.sdk.event import v1
 from dapr.clients.grpc._response import TopicEventResponse
 from dapr.ext.grpc import App
+from opentelemetry.trace import SpanKind
 
 from product_service.application.errors import StoreRejected, TransientError
 from product_service.application.results import OperationResult
 from product_service.application.service import InventoryService
 from product_service.domain.errors import DomainError
 from product_service.infrastructure.event_codec import parse_deduct_rejected, parse_payment
+from product_service.infrastructure.logs import about_order
+from product_service.infrastructure.metrics import HANDLER_SECONDS, MESSAGES
 from product_service.infrastructure.settings import Settings
+from product_service.infrastructure.telemetry import context_from_traceparent, tracer
 from product_service.interfaces.grpc.answers import RETRY, SUCCESS, message_answer
+from product_service.interfaces.grpc.observed import run_operation
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +63,30 @@ def register_subscriptions(
 ) -> None:
     topics = settings.topics
 
-    def handle(event: v1.Event, run: Callable[[bytes, str], OperationResult]) -> TopicEventResponse:
-        with intake.admit() as admitted:
-            if not admitted:
-                return RETRY  # shutting down: the message stays with the broker
-            return _answer(event, run)
+    def handle(event: v1.Event, operation: Operation) -> TopicEventResponse:
+        topic = event.Subject()
+        started = time.perf_counter()
+        with (
+            intake.admit() as admitted,
+            tracer().start_as_current_span(
+                f"{topic} process",
+                context=context_from_traceparent(_sidecar_traceparent(event)),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.destination.name": topic,
+                    "messaging.message.id": event.EventID(),
+                },
+            ) as span,
+        ):
+            # Shutting down: RETRY keeps the message with the broker for the next process.
+            answer = _answer(event, operation) if admitted else RETRY
+            span.set_attribute("dapr.answer", answer.status.name)
+        MESSAGES.labels(topic, answer.status.name).inc()
+        HANDLER_SECONDS.labels(topic).observe(time.perf_counter() - started)
+        return answer
+
+    deduct = Operation("deduct", parse_payment, inventory.deduct)
+    revert = Operation("revert", parse_deduct_rejected, inventory.revert)
 
     @app.subscribe(
         settings.pubsub_name,
@@ -67,7 +94,7 @@ def register_subscriptions(
         dead_letter_topic=settings.dead_letter_topic(topics.payment_succeeded),
     )
     def on_payment_success(event: v1.Event) -> TopicEventResponse:
-        return handle(event, lambda data, id_: inventory.deduct(parse_payment(data, id_)))
+        return handle(event, deduct)
 
     @app.subscribe(
         settings.pubsub_name,
@@ -75,29 +102,50 @@ def register_subscriptions(
         dead_letter_topic=settings.dead_letter_topic(topics.deduct_rejected),
     )
     def on_deduct_success_rejected(event: v1.Event) -> TopicEventResponse:
-        return handle(event, lambda data, id_: inventory.revert(parse_deduct_rejected(data, id_)))
+        return handle(event, revert)
 
 
-def _answer(event: v1.Event, run: Callable[[bytes, str], OperationResult]) -> TopicEventResponse:
+def _sidecar_traceparent(event: v1.Event) -> str | None:
+    """The sidecar's delivery span, sent as gRPC metadata (the CloudEvent's own traceparent is
+    the publisher's span, one step further up)."""
+    extensions = event.Extensions() or {}
+    value = extensions.get("_metadata_traceparent") or extensions.get("traceparent")
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    parse: Callable[[bytes, str], Any]
+    use_case: Callable[[Any], OperationResult]
+
+
+def _answer(event: v1.Event, operation: Operation) -> TopicEventResponse:
     topic, message_id = event.Subject(), event.EventID()
     try:
-        result = run(_payload(event), message_id)
+        command = operation.parse(_payload(event), message_id)
     except EXPECTED_FAILURES as exc:
-        answer = message_answer(exc)
-        log.warning("%s message %s: %s: %s", topic, message_id, answer.status.name, exc)
-        return answer
-    except Exception as exc:  # a bug of ours: keep the message, show the traceback
-        log.exception("%s message %s: unexpected error", topic, message_id)
+        log.warning("%s message %s: DROP: %s", topic, message_id, exc)
         return message_answer(exc)
-    log.info(
-        "%s order %s: %s %s%s",
-        topic,
-        result.order_id,
-        result.outcome.value,
-        result.reason.value,
-        " (duplicate)" if result.duplicate else "",
-    )
-    return SUCCESS
+    with about_order(command.order_id):
+        try:
+            result = run_operation(operation.name, command, operation.use_case)
+        except EXPECTED_FAILURES as exc:
+            answer = message_answer(exc)
+            log.warning("%s message %s: %s: %s", topic, message_id, answer.status.name, exc)
+            return answer
+        except Exception as exc:  # a bug of ours: keep the message, show the traceback
+            log.exception("%s message %s: unexpected error", topic, message_id)
+            return message_answer(exc)
+        log.info(
+            "%s order %s: %s %s%s",
+            topic,
+            result.order_id,
+            result.outcome.value,
+            result.reason.value,
+            " (duplicate)" if result.duplicate else "",
+        )
+        return SUCCESS
 
 
 def _payload(event: v1.Event) -> bytes:

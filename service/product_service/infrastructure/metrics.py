@@ -1,0 +1,102 @@
+"""Prometheus metrics, exposed on the HTTP listener's /metrics.
+
+Names start with `product_`. Counters only go up; the outbox backlog is read from the database
+at scrape time, so it is right even after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:  # the outbox store imports the database errors, which count into this module
+    from product_service.infrastructure.db.outbox_store import Backlog
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+MESSAGES = Counter(
+    "product_messages_total",
+    "Deliveries from the sidecar by topic and the answer given (success, drop, retry)",
+    ["topic", "answer"],
+)
+OUTCOMES = Counter(
+    "product_outcomes_total",
+    "Decided operations by operation, outcome and failure reason (duplicates not counted)",
+    ["operation", "outcome", "reason"],
+)
+DUPLICATES = Counter(
+    "product_duplicates_total",
+    "Operations that an earlier delivery or call had already decided",
+    ["operation"],
+)
+HANDLER_SECONDS = Histogram(
+    "product_handler_seconds",
+    "Time to handle one delivery, by topic",
+    ["topic"],
+    buckets=LATENCY_BUCKETS,
+)
+TRANSACTION_SECONDS = Histogram(
+    "product_transaction_seconds",
+    "Time of one deduct or revert use case, lock and transaction included",
+    ["operation"],
+    buckets=LATENCY_BUCKETS,
+)
+API_REQUESTS = Counter(
+    "product_api_requests_total",
+    "ProductService calls by method and status code",
+    ["method", "code"],
+)
+PUBLISHED = Counter(
+    "product_outbox_published_total", "Outcome events the sidecar accepted, by path", ["path"]
+)
+PUBLISH_FAILURES = Counter(
+    "product_outbox_publish_failures_total", "Publishes the sidecar did not accept", ["path"]
+)
+SWEEPER_REPUBLISHED = Counter(
+    "product_sweeper_republished_total", "Events the sweeper published after a crash left them"
+)
+LOCKS = Counter(
+    "product_lock_acquisitions_total",
+    "Dapr lock attempts by result (acquired, refused, store_unavailable)",
+    ["result"],
+)
+DATABASE_ERRORS = Counter(
+    "product_database_errors_total",
+    "Database errors by kind (transient: retried later; rejected: not retried)",
+    ["kind"],
+)
+
+
+class OutboxCollector(Collector):
+    """product_outbox_backlog and product_outbox_oldest_age_seconds, read when scraped."""
+
+    def __init__(self, backlog: Callable[[], Backlog], now: Callable[[], datetime]) -> None:
+        self._backlog = backlog
+        self._now = now
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            backlog = self._backlog()
+        except Exception:  # database down: report nothing rather than fail the scrape
+            return
+        yield GaugeMetricFamily(
+            "product_outbox_backlog",
+            "Committed outcome events not yet published",
+            backlog.unpublished,
+        )
+        oldest = backlog.oldest_created_at
+        age = (self._now() - oldest).total_seconds() if oldest else 0.0
+        yield GaugeMetricFamily(
+            "product_outbox_oldest_age_seconds", "Age of the oldest unpublished outcome event", age
+        )
+
+
+def register_outbox(
+    registry: CollectorRegistry, backlog: Callable[[], Backlog], now: Callable[[], datetime]
+) -> None:
+    registry.register(OutboxCollector(backlog, now))
