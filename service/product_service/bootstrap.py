@@ -97,21 +97,20 @@ def bootstrap_server(settings: Settings) -> ServerRuntime:
     )
     sidecar = Sidecar(settings.dapr_call_timeout_seconds)
     clock = SystemClock()
-    lock: DistributedLock = (
-        DaprLock(
-            sidecar,
+    lock: DistributedLock = NoLock()
+    lease: DistributedLock = NoLock()
+    if settings.lock_store_name:
+        store, owner, expiry = (
             settings.lock_store_name,
             settings.app_id,
             settings.lock_expiry_seconds,
-            settings.lock_wait_seconds,
         )
-        if settings.lock_store_name
-        else NoLock()
-    )
-    store = SqlOutboxStore(engine)
+        lock = DaprLock(sidecar, store, owner, expiry, settings.lock_wait_seconds)
+        lease = DaprLock(sidecar, store, owner, expiry, kind="sweeper_lease")
+    outbox = SqlOutboxStore(engine)
     publisher = DaprPublisher(sidecar, settings.pubsub_name)
     relay = OutboxRelay(
-        store,
+        outbox,
         publisher,
         clock,
         batch_size=settings.relay_batch_size,
@@ -119,9 +118,9 @@ def bootstrap_server(settings: Settings) -> ServerRuntime:
         publish_delay_seconds=settings.relay_publish_delay_ms / 1000,
     )
     sweeper = OutboxSweeper(
-        store,
+        outbox,
         publisher,
-        lock,
+        lease,
         relay,
         clock,
         interval_seconds=settings.sweep_interval_seconds,
@@ -130,4 +129,4 @@ def bootstrap_server(settings: Settings) -> ServerRuntime:
     )
     application = bootstrap(settings, engine=engine, lock=lock, clock=clock)
     application.inventory.notifier = relay
-    return ServerRuntime(application, sidecar, store, relay, sweeper, lock, tracing)
+    return ServerRuntime(application, sidecar, outbox, relay, sweeper, lock, tracing)

@@ -62,8 +62,9 @@ SWEEPER_REPUBLISHED = Counter(
 )
 LOCKS = Counter(
     "product_lock_acquisitions_total",
-    "Dapr lock attempts by result (acquired, refused, store_unavailable)",
-    ["result"],
+    "Dapr lock attempts by kind (order, sweeper_lease) and result (acquired, refused,"
+    " store_unavailable)",
+    ["kind", "result"],
 )
 DATABASE_ERRORS = Counter(
     "product_database_errors_total",

@@ -43,12 +43,14 @@ class DaprLock(DistributedLock):
         owner: str,
         expiry_seconds: int,
         wait_seconds: float = 0.0,
+        kind: str = "order",
     ) -> None:
         self._sidecar = sidecar
         self._store = store_name
         self._owner = owner
         self._expiry = expiry_seconds
         self._wait = wait_seconds
+        self._kind = kind  # the metrics label: per-order locks or the sweeper's lease
         self._counts_guard = threading.Lock()
         self.counters = LockCounters()
 
@@ -88,7 +90,7 @@ class DaprLock(DistributedLock):
                 self.counters.acquired += 1
             else:
                 self.counters.refused += 1
-        LOCKS.labels("acquired" if response.success else "refused").inc()
+        LOCKS.labels(self._kind, "acquired" if response.success else "refused").inc()
         return bool(response.success)
 
     def _unlock(self, resource: str, owner: str) -> None:
@@ -101,7 +103,7 @@ class DaprLock(DistributedLock):
             )
 
     def _count_unavailable(self, resource: str, exc: BaseException) -> None:
-        LOCKS.labels("store_unavailable").inc()
+        LOCKS.labels(self._kind, "store_unavailable").inc()
         with self._counts_guard:
             self.counters.store_unavailable += 1
             count = self.counters.store_unavailable

@@ -1,0 +1,229 @@
+"""Observability end to end: one trace across both sidecars in Jaeger, metrics, logs.
+
+The full profile samples every trace in the sidecars and exports the app's spans to the same
+Jaeger (devstack sets PRODUCT_OTEL_ENDPOINT), so a paid order must show up as one trace whose
+spans are linked parent to child from the simulator's publish to the simulator's receipt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.engine import make_url
+
+from tests.e2e.conftest import E2E_DATABASE_URL, Running
+from tests.e2e.world import DEDUCTED, World
+
+pytestmark = pytest.mark.e2e
+
+JAEGER = f"http://127.0.0.1:{os.environ.get('JAEGER_QUERY_PORT', '16686')}"
+DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "product-service.json"
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+class Trace:
+    """A Jaeger trace as spans with their process and CHILD_OF parent."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        services = {key: p["serviceName"] for key, p in raw["processes"].items()}
+        self.spans = {s["spanID"]: s for s in raw["spans"]}
+        self.service = {sid: services[s["processID"]] for sid, s in self.spans.items()}
+
+    def parent(self, span_id: str) -> str | None:
+        refs = self.spans[span_id]["references"]
+        return next((r["spanID"] for r in refs if r["refType"] == "CHILD_OF"), None)
+
+    def one(self, service: str, pattern: str, parent: str | None = None) -> str:
+        """The single span of `service` whose operation matches, optionally under `parent`."""
+        found = [
+            sid
+            for sid, span in self.spans.items()
+            if self.service[sid] == service
+            and re.fullmatch(pattern, span["operationName"])
+            and (parent is None or self.parent(sid) == parent)
+        ]
+        names = sorted((self.service[s], self.spans[s]["operationName"]) for s in self.spans)
+        assert len(found) == 1, f"{service} {pattern!r} under {parent}: {found}; trace has {names}"
+        return found[0]
+
+    def has(self, service: str, pattern: str) -> bool:
+        return any(
+            self.service[sid] == service and re.fullmatch(pattern, span["operationName"])
+            for sid, span in self.spans.items()
+        )
+
+    def children(self, parent: str, pattern: str) -> list[str]:
+        return [
+            sid
+            for sid, span in self.spans.items()
+            if self.parent(sid) == parent and re.fullmatch(pattern, span["operationName"])
+        ]
+
+
+def jaeger_trace(trace_id: str, needed: list[tuple[str, str]], timeout: float = 60) -> Trace:
+    """Polls Jaeger until the trace holds a span for each (service, operation pattern): the
+    app and both sidecars export in batches, each on its own schedule."""
+    deadline = time.monotonic() + timeout
+    missing = needed
+    while True:
+        try:
+            data = _get_json(f"{JAEGER}/api/traces/{trace_id}")["data"]
+        except OSError:
+            data = []
+        if data:
+            trace = Trace(data[0])
+            missing = [(svc, op) for svc, op in needed if not trace.has(svc, op)]
+            if not missing:
+                return trace
+        if time.monotonic() > deadline:
+            raise AssertionError(f"trace {trace_id} still lacks {missing} after {timeout}s")
+        time.sleep(0.5)
+
+
+def paid_order_trace(world: World) -> tuple[int, str, str]:
+    """Pays one order; returns the order id, its trace id and the simulator's receipt span id."""
+    sku = world.new_sku(stock=10, threshold=2)
+    order = world.new_order_id()
+    world.pay(order, [(sku, 1)])
+    world.wait_outcome(order, DEDUCTED)
+    [received] = world.sim.received(order, DEDUCTED)
+    _version, trace_id, receipt_span, _flags = received.traceparent.split("-")
+    return order, trace_id, receipt_span
+
+
+def test_one_trace_runs_from_the_simulators_publish_to_its_receipt(world: World) -> None:
+    order, trace_id, receipt = paid_order_trace(world)
+    payment, outcome = re.escape(world.wire("OnPaymentSuccess")), re.escape(world.wire(DEDUCTED))
+    publish_api = r"/dapr\.proto\.runtime\.v1\.Dapr/PublishEvent"
+
+    trace = jaeger_trace(
+        trace_id,
+        [
+            ("order-simulator", publish_api),
+            ("order-simulator", r"pubsub/" + outcome),
+            ("product-service", r"publish " + outcome),
+            ("product-service", r"(SELECT|INSERT|UPDATE) .*"),
+        ],
+    )
+
+    sim_publish = trace.one("order-simulator", publish_api)
+    delivery = trace.one("product-service", r"pubsub/" + payment, parent=sim_publish)
+    handler = trace.one("product-service", payment + r" process", parent=delivery)
+    use_case = trace.one("product-service", r"inventory\.deduct", parent=handler)
+    sql = trace.children(use_case, r"(SELECT|INSERT|UPDATE) .*")
+    assert len(sql) >= 5, f"expected the deduct's SQL under {use_case}, found {sql}"
+    our_publish = trace.one("product-service", r"publish " + outcome, parent=use_case)
+    sidecar_publish = trace.one("product-service", publish_api, parent=our_publish)
+    assert trace.parent(receipt) == sidecar_publish
+    assert trace.service[receipt] == "order-simulator"
+    assert trace.spans[handler]["tags"]  # attributes travel: the message id is on the span
+    assert str(order) in json.dumps(trace.spans[use_case]["tags"])
+
+
+def test_log_lines_about_an_order_carry_the_trace_id_jaeger_shows(
+    world: World, stack: Running
+) -> None:
+    order, trace_id, _receipt = paid_order_trace(world)
+
+    text = Path(stack.product.log_path).read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    about_order = [line for line in lines if line.get("order_id") == order]
+
+    assert about_order, f"no JSON log line names order {order}"
+    assert {line["trace_id"] for line in about_order} == {trace_id}
+    assert all(len(line["span_id"]) == 16 for line in about_order)
+    # The database URL's credentials appear nowhere in the log (the URL is logged masked).
+    credentials = make_url(E2E_DATABASE_URL)
+    assert f"{credentials.username}:{credentials.password}@" not in text
+    assert "***" in text
+
+
+def metric_samples(stack: Running) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{stack.product.http_port}/metrics", timeout=10
+    ) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def delta(
+    before: dict[tuple[str, frozenset[tuple[str, str]]], float],
+    after: dict[tuple[str, frozenset[tuple[str, str]]], float],
+    name: str,
+    **labels: str,
+) -> float:
+    key = (name, frozenset(labels.items()))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def test_metrics_count_exactly_the_traffic_sent(world: World, stack: Running) -> None:
+    sku = world.new_sku(stock=3)
+    orders = [world.new_order_id() for _ in range(5)]
+    before = metric_samples(stack)
+
+    for order in orders:
+        world.pay(order, [(sku, 1)])  # three succeed, two find no stock left
+    for order in orders:
+        world.wait_outcome(order)
+    topic = world.wire("OnPaymentSuccess")
+    # An outcome can reach the simulator a moment before its handler has counted its answer.
+    deadline = time.monotonic() + 30
+    while True:
+        after = metric_samples(stack)
+        counted = delta(before, after, "product_messages_total", topic=topic, answer="success")
+        if counted >= 5 and after[("product_outbox_backlog", frozenset())] == 0:
+            break
+        assert time.monotonic() < deadline, f"metrics did not settle: {counted} answers counted"
+        time.sleep(0.2)
+
+    assert delta(before, after, "product_messages_total", topic=topic, answer="success") == 5
+    assert delta(before, after, "product_messages_total", topic=topic, answer="retry") == 0
+    assert delta(before, after, "product_handler_seconds_count", topic=topic) == 5
+    succeeded = {"operation": "deduct", "outcome": "SUCCEEDED", "reason": "NONE"}
+    short = {"operation": "deduct", "outcome": "FAILED", "reason": "INSUFFICIENT_STOCK"}
+    assert delta(before, after, "product_outcomes_total", **succeeded) == 3
+    assert delta(before, after, "product_outcomes_total", **short) == 2
+    assert delta(before, after, "product_transaction_seconds_count", operation="deduct") == 5
+    assert delta(before, after, "product_outbox_published_total", path="relay") == 5
+    assert (
+        delta(before, after, "product_lock_acquisitions_total", kind="order", result="acquired")
+        == 5
+    )
+    assert after[("product_outbox_oldest_age_seconds", frozenset())] == 0
+
+
+def test_every_metric_the_dashboard_queries_is_exposed(stack: Running) -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    queried = {
+        re.sub(r"_(bucket|count|sum)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bproduct_[a-z_]+", target["expr"])
+    }
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{stack.product.http_port}/metrics", timeout=10
+    ) as response:
+        exposed = {
+            family.name for family in text_string_to_metric_families(response.read().decode())
+        }
+    # prometheus_client names counter families without their _total suffix.
+    exposed |= {f"{name}_total" for name in exposed}
+
+    assert len(queried) >= 10
+    assert queried <= exposed, f"not exposed: {sorted(queried - exposed)}"
