@@ -8,6 +8,7 @@ time. Missing pieces skip locally and fail under CI=true (tests/ci.py).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from devstack.net import port_open
 from tests.ci import unavailable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -103,3 +105,14 @@ def dapr_crds() -> dict[tuple[str, str], Doc]:
                 schemas[(f"{group}/{version['name']}", kind)] = schema
     assert schemas, f"no CRDs found in {crd_dir}"
     return schemas
+
+
+@pytest.fixture
+def kafka_and_redis() -> None:
+    for service, variable, default in (
+        ("kafka", "KAFKA_PORT", 9092),
+        ("redis", "REDIS_PORT", 6379),
+    ):
+        port = int(os.environ.get(variable, default))
+        if not port_open(port):
+            unavailable(service, f"nothing listens on 127.0.0.1:{port}")

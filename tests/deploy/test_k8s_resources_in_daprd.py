@@ -8,30 +8,16 @@ beside a full-profile daprd. Real Kafka and Redis from `scripts/infra`; SQLite f
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 
-from devstack.net import port_open
-from tests.ci import unavailable
 from tests.deploy.conftest import Doc
 from tests.deploy.k8s_stack import K8sResourcesStack
 from tests.smoke.test_components_and_devstack import create_sku, loaded_components
 
 pytestmark = pytest.mark.infra
-
-
-@pytest.fixture
-def kafka_and_redis() -> None:
-    for service, variable, default in (
-        ("kafka", "KAFKA_PORT", 9092),
-        ("redis", "REDIS_PORT", 6379),
-    ):
-        port = int(os.environ.get(variable, default))
-        if not port_open(port):
-            unavailable(service, f"nothing listens on 127.0.0.1:{port}")
 
 
 def test_k8s_dapr_resources_load_into_daprd_and_deliver_a_paid_order(
