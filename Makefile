@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: install demo run test test-unit test-integration test-smoke test-e2e lint infra-up infra-down infra-status bench clean
+.PHONY: install demo run test test-unit test-integration test-smoke test-e2e test-deploy lint infra-up infra-down infra-status bench clean
 
 install: $(STAMP)
 
@@ -47,6 +47,12 @@ test-smoke: install
 test-e2e: install
 	scripts/infra up
 	$(PY) -m pytest tests/e2e -m e2e
+
+## Deployment: Dockerfile (hadolint), the wheel in a clean venv, k8s/ rendered by kustomize and
+## validated (Kubernetes and Dapr CRD schemas), k8s/'s Dapr resources and Consul in real daprd.
+test-deploy: install
+	scripts/infra up
+	$(PY) -m pytest tests/deploy
 
 lint: install
 	$(VENV)/bin/ruff check service tests bench tools hatch_build.py

@@ -1,0 +1,193 @@
+"""Every manifest that k8s/ renders is valid: Kubernetes objects against the schemas of
+Kubernetes KUBERNETES_VERSION (kubernetes-validate, strict: unknown fields are errors), Dapr
+resources against the openAPI schemas of Dapr's own CRDs (from the pinned Dapr module), with
+unknown fields refused as `kubectl apply --validate=strict` would. Then what the deployment
+promises: sidecar annotations, probes, security context, secrets, scopes, name resolution.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+from tests.deploy.conftest import OVERLAYS, Doc, is_dapr
+
+pytestmark = pytest.mark.infra  # kustomize comes from scripts/infra
+
+KUBERNETES_VERSION = "1.34.0"
+
+
+def strict(schema: Any) -> Any:
+    """The schema with additionalProperties: false wherever Kubernetes would drop unknown
+    fields (an object schema with properties, no additionalProperties, no preserve flag)."""
+    if isinstance(schema, list):
+        return [strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict(v) for k, v in schema.items()}
+    if (
+        "properties" in out
+        and "additionalProperties" not in out
+        and not out.get("x-kubernetes-preserve-unknown-fields")
+    ):
+        out["additionalProperties"] = False
+    return out
+
+
+def validate_dapr(doc: Doc, crds: dict[tuple[str, str], Doc]) -> None:
+    key = (doc["apiVersion"], doc["kind"])
+    assert key in crds, f"no Dapr CRD for {key}"
+    schema = strict(copy.deepcopy(crds[key]))
+    # The CRD leaves metadata to the API server's ObjectMeta; check only that it is an object.
+    schema["properties"]["metadata"] = {"type": "object"}
+    jsonschema.Draft7Validator(schema).validate(doc)
+
+
+def kube_docs(docs: list[Doc]) -> list[Doc]:
+    return [d for d in docs if not is_dapr(d)]
+
+
+def dapr_docs(docs: list[Doc]) -> list[Doc]:
+    return [d for d in docs if is_dapr(d)]
+
+
+def by_kind(docs: list[Doc], kind: str) -> list[Doc]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def one(docs: list[Doc], kind: str, name: str | None = None) -> Doc:
+    found = [d for d in by_kind(docs, kind) if name is None or d["metadata"]["name"] == name]
+    assert len(found) == 1, f"{kind} {name}: {len(found)} found"
+    return found[0]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_kubernetes_object_validates_against_the_kubernetes_schemas(
+    rendered: dict[str, list[Doc]], overlay: str
+) -> None:
+    docs = kube_docs(rendered[overlay])
+    kinds = {d["kind"] for d in docs}
+    assert {"Deployment", "Service", "Job", "HorizontalPodAutoscaler"} <= kinds
+    assert {"PodDisruptionBudget", "NetworkPolicy", "ConfigMap", "ServiceAccount"} <= kinds
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_dapr_resource_validates_against_the_dapr_crd_schema(
+    rendered: dict[str, list[Doc]], dapr_crds: dict[tuple[str, str], Doc], overlay: str
+) -> None:
+    docs = dapr_docs(rendered[overlay])
+    assert sorted(d["kind"] for d in docs) == [
+        "Component",
+        "Component",
+        "Configuration",
+        "Resiliency",
+        "Subscription",
+        "Subscription",
+    ]
+    for doc in docs:
+        validate_dapr(doc, dapr_crds)
+
+
+def test_strict_validation_refuses_a_misspelt_field(
+    rendered: dict[str, list[Doc]], dapr_crds: dict[tuple[str, str], Doc]
+) -> None:
+    component = copy.deepcopy(one(rendered["kubernetes"], "Component", "pubsub"))
+    component["spec"]["metdata"] = component["spec"].pop("metadata")
+    with pytest.raises(jsonschema.ValidationError, match="metdata"):
+        validate_dapr(component, dapr_crds)
+    deployment = copy.deepcopy(one(rendered["kubernetes"], "Deployment"))
+    deployment["spec"]["replica"] = 3
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_deployment_runs_two_replicas_beside_an_injected_grpc_sidecar(
+    rendered: dict[str, list[Doc]],
+) -> None:
+    deployment = one(rendered["kubernetes"], "Deployment", "product-service")
+    assert deployment["spec"]["replicas"] == 2
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["dapr.io/enabled"] == "true"
+    assert annotations["dapr.io/app-id"] == "product-service"
+    assert annotations["dapr.io/app-port"] == "50051"
+    assert annotations["dapr.io/app-protocol"] == "grpc"
+    assert annotations["dapr.io/config"] == "product-service"
+    assert annotations["dapr.io/enable-app-health-check"] == "true"
+    assert annotations["dapr.io/log-as-json"] == "true"
+    assert {"dapr.io/sidecar-cpu-limit", "dapr.io/sidecar-memory-limit"} <= set(annotations)
+    one(rendered["kubernetes"], "Configuration", annotations["dapr.io/config"])
+
+
+def test_the_container_is_probed_on_http_and_locked_down(rendered: dict[str, list[Doc]]) -> None:
+    docs = rendered["kubernetes"]
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {e["name"]: e["value"] for e in container.get("env", [])}
+    settings = one(docs, "ConfigMap")["data"]
+    assert {**settings, **env}["PRODUCT_HTTP_HOST"] == "0.0.0.0"
+    port = next(p for p in container["ports"] if p["name"] == "http")
+    assert port["containerPort"] == int(settings["PRODUCT_HTTP_PORT"])
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    security = container["securityContext"]
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["readOnlyRootFilesystem"] is True
+    assert container["resources"]["limits"] and container["resources"]["requests"]
+    secret_refs = [s["secretRef"]["name"] for s in container["envFrom"] if "secretRef" in s]
+    assert secret_refs == ["product-service-db"]
+    assert container["args"] == ["serve"]
+
+
+def test_the_migration_job_upgrades_the_schema_without_a_sidecar(
+    rendered: dict[str, list[Doc]],
+) -> None:
+    job = one(rendered["kubernetes"], "Job", "product-service-migrate")
+    template = job["spec"]["template"]
+    assert template["metadata"]["annotations"]["dapr.io/enabled"] == "false"
+    [container] = template["spec"]["containers"]
+    assert container["args"] == ["db", "upgrade"]
+    assert {"secretRef": {"name": "product-service-db"}} in container["envFrom"]
+
+
+def test_components_are_scoped_and_read_credentials_from_secrets(
+    rendered: dict[str, list[Doc]],
+) -> None:
+    components = by_kind(rendered["kubernetes"], "Component")
+    assert {c["spec"]["type"] for c in components} == {"pubsub.kafka", "lock.redis"}
+    for component in components:
+        assert component["scopes"] == ["product-service"]
+        assert any("secretKeyRef" in item for item in component["spec"]["metadata"])
+    for subscription in by_kind(rendered["kubernetes"], "Subscription"):
+        spec = subscription["spec"]
+        assert spec["deadLetterTopic"] == spec["topic"] + ".dead-letter"
+
+
+def test_tracing_goes_to_jaeger_over_otlp_with_mtls(rendered: dict[str, list[Doc]]) -> None:
+    spec = one(rendered["kubernetes"], "Configuration")["spec"]
+    assert spec["tracing"]["otel"]["protocol"] == "grpc"
+    assert spec["tracing"]["otel"]["endpointAddress"].endswith(":4317")
+    assert spec["mtls"]["enabled"] is True
+
+
+def test_the_consul_overlay_only_switches_name_resolution(
+    rendered: dict[str, list[Doc]],
+) -> None:
+    base, consul = rendered["kubernetes"], rendered["consul"]
+    assert one(base, "Configuration")["spec"]["nameResolution"]["component"] == "kubernetes"
+    resolution = one(consul, "Configuration")["spec"]["nameResolution"]
+    assert resolution["component"] == "consul"
+    assert resolution["configuration"]["selfRegister"] is True
+
+    def without_resolution(docs: list[Doc]) -> list[Doc]:
+        docs = copy.deepcopy(docs)
+        one(docs, "Configuration")["spec"].pop("nameResolution")
+        return docs
+
+    assert without_resolution(base) == without_resolution(consul)
