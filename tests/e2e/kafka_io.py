@@ -60,6 +60,17 @@ class Record:
         return data if isinstance(data, str) else json.dumps(data)
 
 
+def order_of(record: Record) -> int | None:
+    """The OrderId in a record's event data, or None (no JSON object, no integer id)."""
+    data = (record.envelope or {}).get("data")
+    if not isinstance(data, dict):
+        return None
+    try:
+        return int(data.get("OrderId", 0))
+    except (TypeError, ValueError):
+        return None
+
+
 class DaprStyleProducer:
     """Writes CloudEvent envelopes into Kafka exactly as a Dapr publisher would, keyed like
     Dapr's `partitionKey`, so the product service cannot tell them from sidecar traffic."""
@@ -156,6 +167,13 @@ class TopicTail:
             self._poll(1.0)
             found = [r for r in self.records if matches(r)]
         return found
+
+    def read(self, seconds: float) -> list[Record]:
+        """Reads for `seconds`; returns every record read so far."""
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            self._poll(min(0.5, max(until - time.monotonic(), 0.01)))
+        return self.records
 
     def drain(self, seconds: float = 2.0) -> list[Record]:
         """Reads what is there now (until the topic stays quiet for `seconds`)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -21,9 +20,7 @@ from sqlalchemy import text
 
 from product_service.contract.product.v1 import events_pb2 as ev
 from product_service.contract.product.v1 import product_service_pb2 as api
-from tests.ci import unavailable
-from tests.e2e.conftest import INFRA, PRODUCT_ENV
-from tests.e2e.kafka_io import Record
+from tests.e2e.kafka_io import order_of as _order_of
 from tests.e2e.world import (
     DEDUCTED,
     FAILED,
@@ -35,6 +32,7 @@ from tests.e2e.world import (
     distinct_ids,
     payment,
 )
+from tests.fullstack import PRODUCT_ENV, infra, require_managed
 
 pytestmark = pytest.mark.e2e
 
@@ -180,16 +178,6 @@ def test_same_order_five_times_through_dapr_and_five_times_raw_deducts_once_with
     assert wait_published(world, order, 1) == [(event_id, DEDUCTED, True)]
 
 
-def _order_of(record: Record) -> int | None:
-    data = (record.envelope or {}).get("data")
-    if not isinstance(data, dict):
-        return None
-    try:
-        return int(data.get("OrderId", 0))
-    except (TypeError, ValueError):
-        return None
-
-
 # 4 -------------------------------------------------------------------------------------------
 
 
@@ -232,13 +220,7 @@ def test_orders_paid_while_mariadb_is_down_all_succeed_once_after_it_returns(
 ) -> None:
     """40 orders, one every 0.3 s; after the 8th MariaDB is stopped (`scripts/infra down
     mariadb`) for 5 s and started again. Every order must end deducted exactly once."""
-    status = subprocess.run([str(INFRA), "status", "mariadb"], capture_output=True, text=True)
-    if status.returncode != 0:
-        unavailable(
-            "mariadb",
-            "this checkout's scripts/infra does not manage the running MariaDB "
-            f"({status.stdout.strip()}); run with INFRA_STATE pointing at the stack's state dir",
-        )
+    require_managed("mariadb")
     sku = world.new_sku(stock=100)
     orders = [world.new_order_id() for _ in range(40)]
     dead_letters = tail_factory(f"{PAID}.dead-letter")
@@ -260,11 +242,11 @@ def test_orders_paid_while_mariadb_is_down_all_succeed_once_after_it_returns(
     try:
         for _ in range(8):
             published.acquire(timeout=60)
-        _infra("down", "mariadb")
+        infra("down", "mariadb")
         assert not _mariadb_answers(world), "MariaDB still answers after scripts/infra down"
         time.sleep(5)
     finally:
-        _infra("up", "mariadb")
+        infra("up", "mariadb")
     publisher.join(timeout=120)
     assert not failures, failures
 
@@ -287,11 +269,6 @@ def test_orders_paid_while_mariadb_is_down_all_succeed_once_after_it_returns(
         assert world.ledger(order) == [(sku.sku_id, "DEDUCT", -1)], order
     deducted = sorted(world.outcomes(o)[0].data["Sku"][0]["Stock"] for o in orders)
     assert deducted == list(range(60, 100)), "each remaining-stock value exactly once"
-
-
-def _infra(*args: str) -> None:
-    out = subprocess.run([str(INFRA), *args], capture_output=True, text=True, timeout=180)
-    assert out.returncode == 0, f"scripts/infra {' '.join(args)}: {out.stdout}\n{out.stderr}"
 
 
 def _mariadb_answers(world: World) -> bool:

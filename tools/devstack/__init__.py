@@ -7,8 +7,9 @@ Every process gets free loopback ports, its log in run_dir, and is stopped when 
 """
 
 from devstack.errors import DevstackError
+from devstack.gate import Gate
 from devstack.process import App
 from devstack.sidecar import Sidecar
 from devstack.stack import PROFILES, Stack
 
-__all__ = ["PROFILES", "App", "DevstackError", "Sidecar", "Stack"]
+__all__ = ["PROFILES", "App", "DevstackError", "Gate", "Sidecar", "Stack"]
