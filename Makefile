@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: install demo run test test-unit test-integration test-smoke test-e2e test-deploy lint infra-up infra-down infra-status bench clean
+.PHONY: install demo run test test-unit test-integration test-smoke test-e2e test-faults test-deploy lint infra-up infra-down infra-status bench clean
 
 install: $(STAMP)
 
@@ -47,6 +47,13 @@ test-smoke: install
 test-e2e: install
 	scripts/infra up
 	$(PY) -m pytest tests/e2e -m e2e
+
+## The fault suite of issue 8: streams of paid orders while the app is SIGKILLed, the sidecar,
+## Kafka and MariaDB restarted, Redis stopped, the relay cut off; duplicates and poison.
+## Restarts the shared Kafka, MariaDB and Redis (always brought back). Database product_faults.
+test-faults: install
+	scripts/infra up
+	$(PY) -m pytest tests/faults -m faults -s
 
 ## Deployment: Dockerfile (hadolint), the wheel in a clean venv, k8s/ rendered by kustomize and
 ## validated (Kubernetes and Dapr CRD schemas), k8s/'s Dapr resources and Consul in real daprd.
