@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 
 def in_ci() -> bool:
@@ -17,3 +19,15 @@ def unavailable(service: str, reason: str) -> None:
     if in_ci():
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+def answering(engine: Engine, url: str) -> Engine:
+    """The engine once the database answers; else disposed and the test skipped (failed
+    under CI)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        engine.dispose()
+        unavailable("mariadb", f"{url}: {exc.orig}")
+    return engine

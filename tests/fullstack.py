@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine
 
-from tests.ci import in_ci, unavailable
+from tests.ci import answering, in_ci, unavailable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 INFRA = REPO_ROOT / "scripts" / "infra"
@@ -64,13 +63,7 @@ def import_or_skip(module: str, owner: str) -> Any:
 @contextmanager
 def database(url: str) -> Iterator[Engine]:
     """An engine on the service's database, or the test skipped (failed under CI)."""
-    engine = create_engine(url, pool_pre_ping=True, pool_recycle=60)
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        engine.dispose()
-        unavailable("mariadb", f"{url}: {exc.orig}")
+    engine = answering(create_engine(url, pool_pre_ping=True, pool_recycle=60), url)
     try:
         yield engine
     finally:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
 
 from product_service.application.service import InventoryService
 from product_service.bootstrap import bootstrap
@@ -20,7 +19,7 @@ from product_service.infrastructure.db import migrate
 from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.db.tables import metadata
 from product_service.infrastructure.settings import Settings
-from tests.ci import unavailable
+from tests.ci import answering
 
 MARIADB_URL = os.environ.get(
     "PRODUCT_TEST_MYSQL_URL", "mysql+pymysql://product:product@127.0.0.1:3306/product_test"
@@ -28,14 +27,7 @@ MARIADB_URL = os.environ.get(
 
 
 def _mariadb_or_skip() -> Engine:
-    engine = build_engine(MARIADB_URL, pool_size=12)
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        engine.dispose()
-        unavailable("mariadb", f"{MARIADB_URL}: {exc.orig}")
-    return engine
+    return answering(build_engine(MARIADB_URL, pool_size=12), MARIADB_URL)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 
 import pytest
 
@@ -44,7 +45,7 @@ def round_trip(port: int, payload: bytes = b"ping") -> bytes:
 
 
 def test_open_gate_forwards_both_ways(echo_port: int) -> None:
-    with Gate(echo_port) as gate:
+    with closing(Gate(echo_port)) as gate:
         assert gate.port != echo_port
         assert round_trip(gate.port) == b"ping"
 
@@ -52,7 +53,7 @@ def test_open_gate_forwards_both_ways(echo_port: int) -> None:
 def test_cut_gate_drops_open_connections_and_refuses_new_ones_until_restored(
     echo_port: int,
 ) -> None:
-    with Gate(echo_port) as gate:
+    with closing(Gate(echo_port)) as gate:
         held = socket.create_connection(("127.0.0.1", gate.port), timeout=5)
         held.sendall(b"a")
         assert held.recv(16) == b"a"

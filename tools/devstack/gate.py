@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from types import TracebackType
 
 from devstack.net import HOST
 
@@ -26,17 +25,6 @@ class Gate:
         self._guard = threading.Lock()
         self._sockets: set[socket.socket] = set()
         threading.Thread(target=self._accept, name=f"gate-{self.port}", daemon=True).start()
-
-    def __enter__(self) -> Gate:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def is_open(self) -> bool:
