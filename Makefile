@@ -53,7 +53,7 @@ test-e2e: install
 ## Restarts the shared Kafka, MariaDB and Redis (always brought back). Database product_faults.
 test-faults: install
 	scripts/infra up
-	$(PY) -m pytest tests/faults -m faults -s
+	$(PY) -m pytest tests/faults -m faults
 
 ## Deployment: Dockerfile (hadolint), the wheel in a clean venv, k8s/ rendered by kustomize and
 ## validated (Kubernetes and Dapr CRD schemas), k8s/'s Dapr resources and Consul in real daprd.

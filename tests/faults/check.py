@@ -79,21 +79,26 @@ def outbox_backlog(product: Any) -> int | None:
         return None
 
 
-def wait_settled(world: World, observer: Observer, plan: Plan, timeout: float = 300) -> bool:
-    """Until every order's outcome event was read and the outbox is empty, or the timeout."""
+def wait_for_outcomes(observer: Observer, orders: Iterable[Paid], timeout: float) -> bool:
+    """Until the outcome event of each of `orders` was read (True), or the timeout (False)."""
     deadline = time.monotonic() + timeout
-    wanted = {order.order_id for order in plan.orders}
-    while time.monotonic() < deadline:
-        observer.read(1.5)
-        if wanted <= observer.events().keys() and outbox_backlog(world.product) == 0:
-            return True
-    return False
+    wanted = {order.order_id for order in orders}
+    while not wanted <= observer.events().keys():
+        if time.monotonic() > deadline:
+            return False
+        observer.read(0.3)
+    return True
 
 
-def check(world: World, observer: Observer, plan: Plan, row: Row, cleared_at: float) -> Row:
-    """Waits for the scenario to settle, then fills `row` and its problems."""
-    settled = wait_settled(world, observer, plan)
-    row.recover_seconds = time.monotonic() - cleared_at if settled else None
+def check(world: World, observer: Observer, plan: Plan, row: Row, timeout: float = 300) -> Row:
+    """Waits (up to `timeout`) for every outcome and an empty outbox, then fills `row`."""
+    deadline = time.monotonic() + timeout
+    settled = wait_for_outcomes(observer, plan.orders, timeout)
+    while settled and outbox_backlog(world.product) != 0:
+        settled = time.monotonic() < deadline
+        time.sleep(0.3)
+    if not settled:
+        row.problems.append(f"not settled within {timeout}s")
     if plan.poison:
         observer.dead.wait_count(lambda r: _poison_of(plan, r) is not None, len(plan.poison))
     observer.dead.drain(2)

@@ -82,6 +82,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         cells = (row.scenario, row.orders, row.lost, row.doubled, dead, recover, row.note)
         write("  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
     write(
-        "recover s: from the end of the fault (or of the stream, if later) until every "
-        "order's outcome event was read from Kafka and the outbox was empty"
+        "recover s: from the end of the fault until the outcome event of every order sent "
+        "before then was read from Kafka (no fault: from the stream's last message)"
     )
