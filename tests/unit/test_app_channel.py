@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import grpc
@@ -21,6 +22,7 @@ from product_service.contract.product.v1 import events_pb2 as events
 from product_service.contract.product.v1 import product_service_pb2 as pb
 from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
 from product_service.infrastructure.settings import Settings
+from product_service.interfaces.grpc.auth import AppApiToken
 from product_service.interfaces.grpc.product_api import ProductApi
 from product_service.interfaces.grpc.subscriptions import Intake, register_subscriptions
 from tests.factories import product_with
@@ -213,3 +215,36 @@ def test_api_refuses_a_write_off_below_zero(channel: Channel) -> None:
 
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert channel.inventory.sku(sku.id).stock == 1
+
+
+def test_with_an_app_token_calls_without_it_are_refused_and_change_nothing() -> None:
+    store = MemoryStore()
+    inventory = InventoryService(uow_factory=lambda: FakeUnitOfWork(store))
+    sku = inventory.create_product(product_with(5)).skus[0]
+    app = App(thread_pool=ThreadPoolExecutor(4), interceptors=[AppApiToken("s3cret")])
+    register_subscriptions(app, inventory, Settings(), Intake())
+    app.add_external_service(pb_grpc.add_ProductServiceServicer_to_server, ProductApi(inventory))
+    port = _free_port()
+    threading.Thread(target=app.run, args=(port, "127.0.0.1"), daemon=True).start()
+    request = pb.GetSkuRequest(sku_id=sku.id)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as conn:
+            grpc.channel_ready_future(conn).result(timeout=10)
+            api = pb_grpc.ProductServiceStub(conn)
+            daprd = callback_grpc.AppCallbackStub(conn)
+            for metadata in [(), (("dapr-api-token", "guess"),)]:
+                with pytest.raises(grpc.RpcError) as refused:
+                    api.GetSku(request, metadata=metadata)
+                assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            event = callback.TopicEventRequest(
+                id="m", topic="OnPaymentSuccess", pubsub_name="pubsub", data=payment(1, sku.id, 1)
+            )
+            with pytest.raises(grpc.RpcError):
+                daprd.OnTopicEvent(event)
+
+            granted = api.GetSku(request, metadata=(("dapr-api-token", "s3cret"),))
+    finally:
+        app.stop()
+
+    assert granted.stock == 5
+    assert inventory.sku(sku.id).stock == 5

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from devstack.components import COMPONENTS_ROOT, Overrides, apply_metadata, render
+from order_simulator.topics import Topics
 
 Doc = dict[str, Any]
 
@@ -109,3 +110,26 @@ def test_embedded_config_keeps_its_in_memory_name_resolution(tmp_path: Path) -> 
 def test_unknown_profile_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown profile"):
         render("nope", "product-service", tmp_path, Overrides())
+
+
+def test_topic_scopes_follow_the_runs_topic_names(tmp_path: Path) -> None:
+    wire = Topics("run7").wire
+    docs = rendered(tmp_path, "full", "product-service", Overrides(topic_wire=wire))
+    [pubsub] = [d for d in docs if d["metadata"]["name"] == "pubsub"]
+    scopes = metadata_of(pubsub)
+
+    assert scopes["subscriptionScopes"] == (
+        "product-service=OnPaymentSuccess.run7,OnInventoryDeductSuccessDLQ.run7"
+    )
+    assert "OnPaymentSuccess.run7.dead-letter" in scopes["publishingScopes"]
+    assert "product-service=OnInventoryDeductSuccess.run7," in scopes["publishingScopes"]
+    assert scopes["protectedTopics"].split(",") == [
+        wire(t)
+        for t in (
+            "OnPaymentSuccess",
+            "OnInventoryDeductSuccessDLQ",
+            "OnInventoryDeductSuccess",
+            "OnInventoryDeductFailed",
+            "OnInventoryReverted",
+        )
+    ]

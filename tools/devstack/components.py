@@ -6,7 +6,8 @@ group, broker addresses, the name-resolution file) is applied to copies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,26 @@ class Overrides:
     metadata: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     name_resolution_db: Path | None = None
     otel_endpoint: str | None = None
+    # Contract topic name -> this run's topic name, applied to the pub/sub topic scopes.
+    topic_wire: Callable[[str], str] | None = None
+
+
+# Pub/sub metadata whose values name topics: "app=topic,topic;app2=topic" or "topic,topic".
+TOPIC_SCOPE_KEYS = ("publishingScopes", "subscriptionScopes", "protectedTopics", "allowedTopics")
+
+
+def rename_scoped_topics(doc: Doc, wire: Callable[[str], str]) -> Doc:
+    """Rewrite topic names inside the topic-scope metadata of a pub/sub Component."""
+    for item in (doc.get("spec") or {}).get("metadata") or []:
+        if item.get("name") in TOPIC_SCOPE_KEYS and isinstance(item.get("value"), str):
+            item["value"] = re.sub(r"[^=,;\s]+", lambda m: _rename(m.group(), wire), item["value"])
+    return doc
+
+
+def _rename(token: str, wire: Callable[[str], str]) -> str:
+    """A contract topic, or one with a suffix such as `.dead-letter`, gets this run's name."""
+    base, dot, rest = token.partition(".")
+    return wire(base) + dot + rest
 
 
 def load_resources(profile_dir: Path, app_id: str) -> list[Doc]:
@@ -93,6 +114,8 @@ def render(profile: str, app_id: str, dest: Path, overrides: Overrides) -> tuple
         name = doc.get("metadata", {}).get("name")
         if doc["kind"] == "Component" and name in overrides.metadata:
             doc = apply_metadata(doc, overrides.metadata[name])
+        if doc["kind"] == "Component" and overrides.topic_wire is not None:
+            doc = rename_scoped_topics(doc, overrides.topic_wire)
         # One resource per file: daprd 1.18 reads a Resiliency only from the first document of
         # a file, so a multi-document file would silently drop the retry policies.
         path = resources / f"{doc['kind'].lower()}-{name}.yaml"

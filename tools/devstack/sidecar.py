@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -63,6 +64,10 @@ class Sidecar(Process):
             free_port() for _ in range(4)
         )
         self.started_seconds: float | None = None  # how long the last start took to be healthy
+        # Per sidecar: its API only answers callers with api_token (DAPR_API_TOKEN), and it
+        # sends app_token (APP_API_TOKEN) to its app, which refuses calls without it.
+        self.api_token = secrets.token_urlsafe(24)
+        self.app_token = secrets.token_urlsafe(24)
 
     @property
     def http_url(self) -> str:
@@ -92,7 +97,13 @@ class Sidecar(Process):
         """Start daprd; with `wait`, until /v1.0/healthz answers 204 (needs the app up)."""
         t0 = time.monotonic()
         # The address daprd registers in name resolution: loopback, where it listens.
-        self._spawn(self.command(), {**os.environ, "DAPR_HOST_IP": HOST})
+        env = {
+            **os.environ,
+            "DAPR_HOST_IP": HOST,
+            "DAPR_API_TOKEN": self.api_token,
+            "APP_API_TOKEN": self.app_token,
+        }
+        self._spawn(self.command(), env)
         self.started_seconds = None
         check = self.health if wait else self.outbound_health
         reason = wait_until(check, timeout, alive=self.exit_reason)
@@ -119,7 +130,9 @@ class Sidecar(Process):
         return None if status == 204 else f"{self.name} /v1.0/healthz/outbound answered {status}"
 
     def metadata(self) -> dict[str, object]:
-        response = httpx.get(f"{self.http_url}/v1.0/metadata", timeout=5)
+        response = httpx.get(
+            f"{self.http_url}/v1.0/metadata", headers={"dapr-api-token": self.api_token}, timeout=5
+        )
         response.raise_for_status()
         data: dict[str, object] = response.json()
         return data

@@ -105,6 +105,7 @@ class Stack:
             },
             name_resolution_db=self.run_dir / "dapr" / "nameresolution.db",
             otel_endpoint=self.otel_endpoint,
+            topic_wire=self.topics.wire,
         )
         resources, config = render(self.profile, app_id, self.run_dir / "dapr" / app_id, overrides)
         return Sidecar(
@@ -202,6 +203,7 @@ class Stack:
             received_path=None,
             pubsub=PUBSUB,
             topic_suffix=self.topics.suffix,
+            api_token=self.product.sidecar.api_token,
         )
 
     def _prepare_kafka(self, group: str, contract_topics: tuple[str, ...]) -> None:
@@ -232,6 +234,8 @@ class Stack:
             "DAPR_GRPC_PORT": str(sidecar.grpc_port),
             "DAPR_HTTP_PORT": str(sidecar.http_port),
             "DAPR_RUNTIME_HOST": HOST,
+            "DAPR_API_TOKEN": sidecar.api_token,
+            "APP_API_TOKEN": sidecar.app_token,
         }
 
     def _migrate(self, cli: str, env: Mapping[str, str], log_path: Path) -> None:
@@ -266,6 +270,7 @@ class SimulatorApp(App):
                 self.received_path,
                 pubsub=PUBSUB,
                 topic_suffix=self.topic_suffix,
+                api_token=self.sidecar.api_token,
             )
         return self._client
 

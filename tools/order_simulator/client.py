@@ -20,14 +20,16 @@ from product_service.contract.product.v1.product_service_pb2_grpc import Product
 Line = tuple[int, int, int]  # (product_id, sku_id, quantity)
 
 
-class AppIdInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    """Adds `dapr-app-id` so the sidecar proxies the call to that app (service invocation)."""
+class HeaderInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Adds one metadata pair to every call: `dapr-app-id` makes the sidecar proxy the call to
+    that app (service invocation); `dapr-api-token` is what a sidecar started with
+    DAPR_API_TOKEN requires."""
 
-    def __init__(self, app_id: str) -> None:
-        self.app_id = app_id
+    def __init__(self, name: str, value: str) -> None:
+        self.pair = (name, value)
 
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        metadata = [*(details.metadata or ()), ("dapr-app-id", self.app_id)]
+        metadata = [*(details.metadata or ()), self.pair]
         return continuation(details._replace(metadata=metadata), request)
 
 
@@ -66,13 +68,20 @@ class OrderSimulator:
         product_app_id: str = "product-service",
         host: str = "127.0.0.1",
         topic_suffix: str = "",
+        api_token: str | None = None,
     ) -> None:
         self.pubsub = pubsub
         self.topics = topics.Topics(topic_suffix)
         self.received_path = Path(received_path) if received_path is not None else None
         self._channel = grpc.insecure_channel(f"{host}:{dapr_grpc_port}")
-        self._dapr = DaprStub(self._channel)  # type: ignore[no-untyped-call]
-        proxied = grpc.intercept_channel(self._channel, AppIdInterceptor(product_app_id))
+        # The sidecar's API answers only callers with its DAPR_API_TOKEN, when it has one.
+        sidecar = (
+            grpc.intercept_channel(self._channel, HeaderInterceptor("dapr-api-token", api_token))
+            if api_token
+            else self._channel
+        )
+        self._dapr = DaprStub(sidecar)  # type: ignore[no-untyped-call]
+        proxied = grpc.intercept_channel(sidecar, HeaderInterceptor("dapr-app-id", product_app_id))
         self.product = ProductServiceStub(proxied)  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> OrderSimulator:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     )
 
     app_id: str = "product-service"
+    app_api_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("APP_API_TOKEN", "PRODUCT_APP_API_TOKEN"),
+        description="Token daprd sends on the app channel (Dapr's APP_API_TOKEN); set: required",
+    )
     grpc_port: int = Field(50051, ge=1, le=65535, description="Dapr app channel (gRPC)")
     grpc_workers: int = Field(16, ge=1, le=256)
     http_host: str = "127.0.0.1"

@@ -22,6 +22,7 @@ from product_service.bootstrap import ServerRuntime, bootstrap_server
 from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
 from product_service.infrastructure.metrics import register_outbox
 from product_service.infrastructure.settings import Settings
+from product_service.interfaces.grpc.auth import AppApiToken
 from product_service.interfaces.grpc.product_api import ProductApi
 from product_service.interfaces.grpc.subscriptions import Intake, register_subscriptions
 from product_service.interfaces.http import Probes, create_http_app
@@ -35,7 +36,9 @@ class Server:
         self._runtime = runtime
         self._intake = Intake()
         self._executor = ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="app-channel")
-        self._app = App(thread_pool=self._executor)
+        token = settings.app_api_token
+        interceptors = [AppApiToken(token.get_secret_value())] if token else []
+        self._app = App(thread_pool=self._executor, interceptors=interceptors)
         self._http = uvicorn.Server(
             uvicorn.Config(
                 create_http_app(runtime.application.inventory, self._probes()),
