@@ -197,3 +197,45 @@ def test_sweeper_does_nothing_while_another_replica_holds_the_lease(
 
     assert publisher.published == []
     assert unpublished_rows(engine) == 1
+
+
+def test_a_new_relay_first_publishes_what_a_crashed_process_left_in_order(
+    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+) -> None:
+    sku = inventory.create_product(product_with(5)).skus[0]
+    inventory.deduct(order(801, (sku.id, 1)))  # committed, never published: the process died
+    publisher = RecordingPublisher()
+    relay = relay_for(store, publisher)
+    inventory.notifier = relay
+
+    inventory.revert(RevertInventory(801))  # the restarted process takes the order's next event
+    relay.start()
+
+    assert relay.flush(timeout=10)
+    relay.stop()
+    assert [(m.topic, m.key) for m in publisher.published] == [
+        ("OnInventoryDeductSuccess", "801"),
+        ("OnInventoryReverted", "801"),
+    ]
+    assert unpublished_rows(engine) == 0
+
+
+def test_an_orders_older_unpublished_event_goes_out_before_its_newer_one(
+    inventory: InventoryService, store: SqlOutboxStore
+) -> None:
+    sku = inventory.create_product(product_with(5)).skus[0]
+    publisher = RecordingPublisher()
+    relay = relay_for(store, publisher)
+    relay.start()
+    assert relay.flush(timeout=10)  # nothing left from before: the start-up pass is done
+    inventory.deduct(order(901, (sku.id, 1)))  # e.g. committed by another replica, unpublished
+    inventory.notifier = relay
+
+    inventory.revert(RevertInventory(901))
+
+    assert relay.flush(timeout=10)
+    relay.stop()
+    assert [m.topic for m in publisher.published] == [
+        "OnInventoryDeductSuccess",
+        "OnInventoryReverted",
+    ]

@@ -27,8 +27,9 @@ def outbox_backlog(http_port: int) -> int:
 def test_sigterm_publishes_the_held_back_outbox_and_exits_zero(tmp_path: Path) -> None:
     database = tmp_path / "product.db"
     with Stack(profile="embedded", run_dir=tmp_path, database_url=f"sqlite:///{database}") as stack:
-        # The test hook holds each publish back for 3 s: SIGTERM lands while it waits.
-        product = stack.start_product(env={"PRODUCT_RELAY_PUBLISH_DELAY_MS": "3000"})
+        # The test hook holds each publish back for 8 s: SIGTERM lands while it waits, and the
+        # flush outlasts the HTTP listener's 5 s stop (the runtime must not close under it).
+        product = stack.start_product(env={"PRODUCT_RELAY_PUBLISH_DELAY_MS": "8000"})
         with stack.client() as client:
             sku = create_sku(client.product, stock=5)
             line = events.OrderDetail(product_id=sku.product_id, sku_id=sku.id, quantity=2)

@@ -29,8 +29,9 @@ from product_service.contract.product.v1 import events_pb2 as events
 from product_service.contract.product.v1 import product_service_pb2 as pb
 from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
 from product_service.infrastructure.settings import Settings
+from product_service.interfaces.grpc.intake import Intake
 from product_service.interfaces.grpc.product_api import ProductApi
-from product_service.interfaces.grpc.subscriptions import Intake, register_subscriptions
+from product_service.interfaces.grpc.subscriptions import register_subscriptions
 from tests.factories import product_with
 from tests.fakes import FakeUnitOfWork, MemoryStore
 

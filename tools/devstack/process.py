@@ -17,7 +17,7 @@ from devstack.net import wait_until
 if TYPE_CHECKING:
     from devstack.sidecar import Sidecar
 
-STOP_TIMEOUT = 20.0
+STOP_TIMEOUT = 45.0  # above the app's shutdown grace (20 s) plus its outbox flush
 START_TIMEOUT = 60.0
 
 

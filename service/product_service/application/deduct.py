@@ -7,7 +7,12 @@ from dataclasses import replace
 
 from product_service.application.errors import DuplicateOperation
 from product_service.application.idempotency import decide_once
-from product_service.application.ports import Clock, DistributedLock, UnitOfWork
+from product_service.application.ports import (
+    Clock,
+    DistributedLock,
+    OutboxNotifier,
+    UnitOfWork,
+)
 from product_service.application.results import OperationResult
 from product_service.domain.commands import DeductInventory, OrderLimits
 from product_service.domain.events import (
@@ -36,10 +41,16 @@ def deduct_inventory(
     lock: DistributedLock,
     limits: OrderLimits,
     clock: Clock,
+    notifier: OutboxNotifier | None = None,
 ) -> OperationResult:
     command = command.validated(limits)  # bad input never reaches the lock store
     return decide_once(
-        uow, lock, command.order_id, Operation.DEDUCT, lambda: _deduct_once(command, uow, clock)
+        uow,
+        lock,
+        command.order_id,
+        Operation.DEDUCT,
+        lambda: _deduct_once(command, uow, clock),
+        notifier,
     )
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from product_service.application.errors import ConcurrentOperation, DuplicateOperation
-from product_service.application.ports import DistributedLock, UnitOfWork
+from product_service.application.ports import (
+    DistributedLock,
+    NoNotifier,
+    OutboxNotifier,
+    UnitOfWork,
+)
 from product_service.application.results import OperationResult
 from product_service.domain.model import Operation
 
@@ -18,6 +23,7 @@ def decide_once(
     order_id: int,
     operation: Operation,
     decide: Callable[[], OperationResult],
+    notifier: OutboxNotifier | None = None,
 ) -> OperationResult:
     """Runs `decide` in one transaction under the order's lock and commits it.
 
@@ -31,7 +37,11 @@ def decide_once(
                 with uow:
                     result = decide()
                     uow.commit()
-                    return result
+                # Still under the order's lock: the next operation on this order is queued
+                # for publishing after this one, so an order's events keep their order.
+                if result.event is not None:
+                    (notifier or NoNotifier()).committed(result.event)
+                return result
             except DuplicateOperation:
                 with uow:
                     record = uow.inbox.get(order_id, operation)

@@ -6,7 +6,12 @@ from datetime import datetime
 
 from product_service.application.errors import ConcurrentOperation, DuplicateOperation
 from product_service.application.idempotency import decide_once
-from product_service.application.ports import Clock, DistributedLock, UnitOfWork
+from product_service.application.ports import (
+    Clock,
+    DistributedLock,
+    OutboxNotifier,
+    UnitOfWork,
+)
 from product_service.application.results import OperationResult
 from product_service.domain.commands import RevertInventory
 from product_service.domain.events import InventoryReverted, RevertedSku
@@ -21,11 +26,20 @@ from product_service.domain.model import (
 
 
 def revert_inventory(
-    command: RevertInventory, uow: UnitOfWork, lock: DistributedLock, clock: Clock
+    command: RevertInventory,
+    uow: UnitOfWork,
+    lock: DistributedLock,
+    clock: Clock,
+    notifier: OutboxNotifier | None = None,
 ) -> OperationResult:
     command = command.validated()
     return decide_once(
-        uow, lock, command.order_id, Operation.REVERT, lambda: _revert_once(command, uow, clock)
+        uow,
+        lock,
+        command.order_id,
+        Operation.REVERT,
+        lambda: _revert_once(command, uow, clock),
+        notifier,
     )
 
 

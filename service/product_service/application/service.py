@@ -36,19 +36,14 @@ class InventoryService:
     notifier: OutboxNotifier = field(default_factory=NoNotifier)
 
     def deduct(self, command: DeductInventory) -> OperationResult:
-        return self._notified(
-            deduct.deduct_inventory(command, self.uow_factory(), self.lock, self.limits, self.clock)
+        return deduct.deduct_inventory(
+            command, self.uow_factory(), self.lock, self.limits, self.clock, self.notifier
         )
 
     def revert(self, command: RevertInventory) -> OperationResult:
-        return self._notified(
-            revert.revert_inventory(command, self.uow_factory(), self.lock, self.clock)
+        return revert.revert_inventory(
+            command, self.uow_factory(), self.lock, self.clock, self.notifier
         )
-
-    def _notified(self, result: OperationResult) -> OperationResult:
-        if result.event is not None:
-            self.notifier.committed(result.event)
-        return result
 
     def adjust(self, command: AdjustStock) -> Sku:
         return stock.adjust_stock(command, self.uow_factory(), self.max_adjustment, self.clock)

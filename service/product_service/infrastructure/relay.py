@@ -91,6 +91,8 @@ class OutboxRelay(OutboxNotifier):
         self._guard = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._retry_at = 0.0  # monotonic time before which a failed publish is not retried
+        self._seeded = False
         self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
 
     def committed(self, event: OutcomeEvent) -> None:
@@ -126,23 +128,26 @@ class OutboxRelay(OutboxNotifier):
                 wait = self._relay_once()
             except Exception:  # the relay must outlive any single failure; rows stay queued
                 log.exception("outbox relay pass failed")
-                wait = self._backoff.failed()
+                wait = self._failed()
             self._wake.wait(timeout=wait)
             self._wake.clear()
 
     def _relay_once(self) -> float:
         """Publishes the ready head of the queue; returns how long to wait before the next try."""
-        ready, wait = self._ready_batch()
-        if not ready:
-            return wait
+        if (backing_off := self._retry_at - self._monotonic()) > 0:
+            return backing_off  # wake-ups (new commits, flush) do not cut a backoff short
         try:
-            pending = self._store.unpublished(ready)
+            self._seed_once()
+            ready, wait = self._ready_batch()
+            if not ready:
+                return wait
+            pending = self._store.unpublished_of_same_orders(ready)
             published, failure = publish_in_order(
                 self._store, self._publisher, pending, self._clock
             )
         except TransientError as exc:
             log.warning("outbox relay: database unavailable, retrying: %s", exc)
-            return self._backoff.failed()
+            return self._failed()
         if failure is None:
             done = set(ready)  # published now, or already published by the sweeper
         else:
@@ -150,11 +155,30 @@ class OutboxRelay(OutboxNotifier):
         with self._guard:
             self._queue = deque(item for item in self._queue if item[0] not in done)
         if failure is not None:
-            delay = self._backoff.failed()
+            delay = self._failed()
             log.warning("outbox relay: publish failed, retrying in %.2fs: %s", delay, failure)
             return delay
         self._backoff.succeeded()
         return 0.0 if self.in_flight() else 1.0
+
+    def _failed(self) -> float:
+        delay = self._backoff.failed()
+        self._retry_at = self._monotonic() + delay
+        return delay
+
+    def _seed_once(self) -> None:
+        """At start, queue what an earlier process committed but did not publish."""
+        if self._seeded:
+            return
+        left = self._store.older_than(self._clock.now(), limit=100_000)
+        now = self._monotonic()
+        with self._guard:
+            queued = {event_id for event_id, _ in self._queue}
+            earlier = [(m.event_id, now) for m in left if m.event_id not in queued]
+            self._queue = deque([*earlier, *self._queue])
+        self._seeded = True
+        if earlier:
+            log.info("outbox relay: %d event(s) left unpublished before start", len(earlier))
 
     def _ready_batch(self) -> tuple[list[str], float]:
         now = self._monotonic()

@@ -69,14 +69,18 @@ class Settings(BaseSettings):
     grpc_workers: int = Field(16, ge=1, le=256)
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535, description="healthz, readyz, operator views")
-    dapr_call_timeout_seconds: float = Field(5.0, gt=0, le=120)
+    dapr_call_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Deadline of each sidecar call; above its publish retries"
+    )
     relay_batch_size: int = Field(100, ge=1, le=10_000)
     relay_max_backoff_seconds: float = Field(5.0, gt=0, le=300)
     relay_publish_delay_ms: int = Field(
         0, ge=0, le=600_000, description="Test hook: wait between commit and normal publish"
     )
     sweep_interval_seconds: float = Field(5.0, gt=0, le=3600)
-    sweep_min_age_seconds: float = Field(5.0, ge=0, le=3600)
+    sweep_min_age_seconds: float = Field(
+        30.0, ge=0, le=3600, description="Rows younger than this are the relay's, not abandoned"
+    )
     shutdown_grace_seconds: float = Field(20.0, gt=0, le=600)
 
     @field_validator("database_url")

@@ -23,8 +23,9 @@ from product_service.contract.product.v1 import product_service_pb2_grpc as pb_g
 from product_service.infrastructure.metrics import register_outbox
 from product_service.infrastructure.settings import Settings
 from product_service.interfaces.grpc.auth import AppApiToken
+from product_service.interfaces.grpc.intake import Intake
 from product_service.interfaces.grpc.product_api import ProductApi
-from product_service.interfaces.grpc.subscriptions import Intake, register_subscriptions
+from product_service.interfaces.grpc.subscriptions import register_subscriptions
 from product_service.interfaces.http import Probes, create_http_app
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,12 @@ class Server:
             )
         )
         self._stopping = threading.Event()
+        self._shutdown_thread: threading.Thread | None = None
         self._clean_exit = True
         inventory = runtime.application.inventory
         register_subscriptions(self._app, inventory, settings, self._intake)
         self._app.add_external_service(
-            pb_grpc.add_ProductServiceServicer_to_server, ProductApi(inventory)
+            pb_grpc.add_ProductServiceServicer_to_server, ProductApi(inventory, self._intake)
         )
         self._app.register_health_check(self._health_check)
 
@@ -72,6 +74,10 @@ class Server:
             self._settings.http_port,
         )
         self._app.run(self._settings.grpc_port, listen_address="127.0.0.1")
+        # The app channel stops only once the shutdown thread has drained it; that thread
+        # still flushes the outbox, so wait for it before closing what it uses.
+        if self._shutdown_thread is not None:
+            self._shutdown_thread.join()
         http_thread.join(timeout=5)
         self._runtime.close()
         log.info("stopped")
@@ -81,17 +87,21 @@ class Server:
         if not self._stopping.is_set():
             self._stopping.set()
             log.info("%s received: draining", signal.Signals(signum).name)
-            threading.Thread(target=self._shut_down, name="shutdown").start()
+            self._shutdown_thread = threading.Thread(target=self._shut_down, name="shutdown")
+            self._shutdown_thread.start()
 
     def _shut_down(self) -> None:
+        """Deliveries and API calls in progress finish (new ones are refused), then the
+        channel stops, then everything committed is published."""
         grace = self._settings.shutdown_grace_seconds
         if not self._intake.close_and_drain(grace):
-            log.warning("deliveries still running after %ss; stopping anyway", grace)
+            log.warning("work still running after %ss; stopping anyway", grace)
             self._clean_exit = False
         self._app.stop()
-        self._executor.shutdown(wait=True)  # API calls already running finish and commit
+        self._executor.shutdown(wait=False, cancel_futures=True)
         if not self._runtime.relay.flush(grace):
-            log.warning("outbox not flushed; the sweeper publishes the rest after restart")
+            log.warning("outbox not flushed; the relay publishes the rest after restart")
+            self._clean_exit = False
         self._http.should_exit = True
 
     def _health_check(self) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 from dapr.clients import DaprClient
 from dapr.clients.http.helpers import get_api_url
+from dapr.conf import settings as dapr_settings
 
 from product_service.infrastructure.telemetry import traced_metadata
 
@@ -45,6 +46,9 @@ class Sidecar:
 
     def __init__(self, call_timeout_seconds: float) -> None:
         self._timeout = call_timeout_seconds
+        # DaprClient() polls the sidecar's health for DAPR_HEALTH_TIMEOUT (60 s by default)
+        # while callers wait on the guard below; bound that wait by our call deadline.
+        dapr_settings.DAPR_HEALTH_TIMEOUT = call_timeout_seconds  # type: ignore[attr-defined]
         self._client: DaprClient | None = None
         self._guard = threading.Lock()
 

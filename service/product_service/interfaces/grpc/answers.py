@@ -28,12 +28,12 @@ DROP = TopicEventResponse("drop")
 
 def message_answer(exc: Exception) -> TopicEventResponse:
     """DROP sends the message straight to the dead-letter topic; RETRY goes through the
-    resiliency retries first. Only what can never succeed is dropped."""
-    if isinstance(exc, TransientError):
-        return RETRY
-    if isinstance(exc, DomainError | StoreRejected):
+    resiliency retries first. Only a message that can never succeed is dropped: bad input.
+    A statement the database refused (read-only during a failover, disk full, a missing
+    privilege, or a bug of ours) is retried: it may succeed later, and dropping it would lose
+    the order; after the bounded retries it still ends in the dead-letter topic."""
+    if isinstance(exc, DomainError):
         return DROP
-    # A bug of ours: retrying keeps the message; after the retries it is dead-lettered.
     return RETRY
 
 

@@ -28,6 +28,7 @@ from product_service.domain.model import InboxRecord, Product, Sku, SkuStatus
 from product_service.infrastructure.metrics import API_REQUESTS
 from product_service.infrastructure.telemetry import context_from_metadata, tracer
 from product_service.interfaces.grpc.answers import grpc_status
+from product_service.interfaces.grpc.intake import Intake
 from product_service.interfaces.grpc.observed import run_operation
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,17 @@ def _translated(method: Handler[Request, Reply]) -> Callable[[Any, Request, Any]
 
     @functools.wraps(method)
     def call(self: Any, request: Request, context: grpc.ServicerContext) -> Reply:
-        with tracer().start_as_current_span(
-            f"ProductService/{name}",
-            context=context_from_metadata(context.invocation_metadata()),
-            kind=SpanKind.SERVER,
+        with (
+            self._intake.admit() as admitted,
+            tracer().start_as_current_span(
+                f"ProductService/{name}",
+                context=context_from_metadata(context.invocation_metadata()),
+                kind=SpanKind.SERVER,
+            ),
         ):
+            if not admitted:  # shutting down: nothing started, safe to call again elsewhere
+                API_REQUESTS.labels(name, grpc.StatusCode.UNAVAILABLE.name).inc()
+                context.abort(grpc.StatusCode.UNAVAILABLE, "UNAVAILABLE: shutting down; retry")
             try:
                 reply = method(self, request)
             except Exception as exc:
@@ -68,8 +75,9 @@ def _translated(method: Handler[Request, Reply]) -> Callable[[Any, Request, Any]
 
 
 class ProductApi(pb_grpc.ProductServiceServicer):
-    def __init__(self, inventory: InventoryService) -> None:
+    def __init__(self, inventory: InventoryService, intake: Intake | None = None) -> None:
         self._inventory = inventory
+        self._intake = intake or Intake()  # shared with the subscriptions: one drain on stop
 
     @_translated
     def CreateProduct(self, request: pb.CreateProductRequest) -> pb.Product:

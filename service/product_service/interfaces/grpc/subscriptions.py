@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,37 +23,12 @@ from product_service.infrastructure.metrics import HANDLER_SECONDS, MESSAGES
 from product_service.infrastructure.settings import Settings
 from product_service.infrastructure.telemetry import context_from_traceparent, tracer
 from product_service.interfaces.grpc.answers import RETRY, SUCCESS, message_answer
+from product_service.interfaces.grpc.intake import Intake
 from product_service.interfaces.grpc.observed import run_operation
 
 log = logging.getLogger(__name__)
 
 EXPECTED_FAILURES = (DomainError, TransientError, StoreRejected)
-
-
-class Intake:
-    """Counts deliveries in progress so that shutdown can stop new ones and wait for the rest."""
-
-    def __init__(self) -> None:
-        self._open = True
-        self._in_flight = 0
-        self._changed = threading.Condition()
-
-    @contextmanager
-    def admit(self) -> Iterator[bool]:
-        with self._changed:
-            admitted = self._open
-            self._in_flight += admitted
-        try:
-            yield admitted
-        finally:
-            with self._changed:
-                self._in_flight -= admitted
-                self._changed.notify_all()
-
-    def close_and_drain(self, timeout: float) -> bool:
-        with self._changed:
-            self._open = False
-            return self._changed.wait_for(lambda: self._in_flight == 0, timeout=timeout)
 
 
 def register_subscriptions(
