@@ -9,6 +9,8 @@ import sys
 import time
 from types import FrameType
 
+from sqlalchemy.engine import make_url
+
 from devstack.errors import DevstackError, with_logs
 from devstack.stack import PROFILES, Stack
 
@@ -36,10 +38,13 @@ def run_foreground(profile: str, run_dir: str) -> int:
         product = stack.start_product()
         side = product.sidecar
         print(f"product-service ({profile}) is up; Ctrl-C stops it")
-        print(f"  database      {stack.database_url}")
+        masked = make_url(stack.database_url).render_as_string(hide_password=True)
+        print(f"  database      {masked}")
         print(f"  HTTP          http://127.0.0.1:{product.http_port}  (/readyz, /docs, /outbox)")
         print(f"  app channel   127.0.0.1:{product.app_port} (gRPC)")
         print(f"  sidecar       gRPC 127.0.0.1:{side.grpc_port}  HTTP 127.0.0.1:{side.http_port}")
+        print(f"  sidecar token DAPR_API_TOKEN={side.api_token}  (this run only; send it as")
+        print("                the dapr-api-token header or gRPC metadata)")
         print(f"  logs          {product.log_path}\n                {side.log_path}", flush=True)
         while True:
             dead = product.exit_reason() or side.exit_reason()
