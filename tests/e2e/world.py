@@ -12,15 +12,16 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from order_simulator import topics
 from product_service.contract.product.v1 import product_service_pb2 as api
 from tests.e2e.kafka_io import DaprStyleProducer
 
-PAID = "OnPaymentSuccess"
-REJECTED = "OnInventoryDeductSuccessDLQ"
-DEDUCTED = "OnInventoryDeductSuccess"
-FAILED = "OnInventoryDeductFailed"
-REVERTED = "OnInventoryReverted"
-OUTCOME_TOPICS = (DEDUCTED, FAILED, REVERTED)
+PAID = topics.PAYMENT_SUCCESS
+REJECTED = topics.DEDUCT_SUCCESS_DLQ
+DEDUCTED = topics.DEDUCT_SUCCESS
+FAILED = topics.DEDUCT_FAILED
+REVERTED = topics.REVERTED
+OUTCOME_TOPICS = topics.OUTCOMES
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,6 @@ class Stack:
             "PRODUCT_DATABASE_URL": self.database_url,
             "PRODUCT_PUBSUB_NAME": PUBSUB,
             "PRODUCT_LOCK_STORE_NAME": LOCK_STORE if self.profile == "full" else "",
-            "PRODUCT_CONSUMER_GROUP": self.consumer_group,
             # The full profile traces the app too, into the same Jaeger as the sidecars.
             **(
                 {"PRODUCT_OTEL_ENDPOINT": f"http://{self.otel_endpoint}"}

@@ -45,7 +45,6 @@ class Settings(BaseSettings):
     lock_store_name: str = Field(
         "lockstore", description="Dapr lock store for per-order locks; empty: no lock store"
     )
-    consumer_group: str = "product-consumer"
     lock_expiry_seconds: int = Field(30, ge=1, le=3600)
     lock_wait_seconds: float = Field(
         1.0, ge=0, le=60, description="How long to wait for a held order lock before RETRY"

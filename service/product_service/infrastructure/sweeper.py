@@ -44,7 +44,6 @@ class OutboxSweeper:
         self._interval = interval_seconds
         self._min_age = timedelta(seconds=min_age_seconds)
         self._batch_size = batch_size
-        self.republished = 0
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-sweeper", daemon=True)
 
@@ -81,7 +80,6 @@ class OutboxSweeper:
         published, failure = publish_in_order(
             self._store, self._publisher, due, self._clock, path="sweeper"
         )
-        self.republished += len(published)
         SWEEPER_REPUBLISHED.inc(len(published))
         log.info("outbox sweeper republished %d left-behind event(s)", len(published))
         if failure is not None:

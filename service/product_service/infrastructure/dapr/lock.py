@@ -13,7 +13,6 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from grpc import RpcError
 
@@ -26,13 +25,6 @@ log = logging.getLogger(__name__)
 
 # The SDK warns on every call that the lock API is alpha; once in our docs is enough.
 warnings.filterwarnings("ignore", message="The Distributed Lock API is an Alpha version")
-
-
-@dataclass
-class LockCounters:
-    acquired: int = 0
-    refused: int = 0
-    store_unavailable: int = 0
 
 
 class DaprLock(DistributedLock):
@@ -51,8 +43,8 @@ class DaprLock(DistributedLock):
         self._expiry = expiry_seconds
         self._wait = wait_seconds
         self._kind = kind  # the metrics label: per-order locks or the sweeper's lease
-        self._counts_guard = threading.Lock()
-        self.counters = LockCounters()
+        self._unavailable_guard = threading.Lock()
+        self._unavailable = 0  # only to warn on the first and every 100th time
 
     @contextmanager
     def hold(self, resource: str) -> Iterator[None]:
@@ -85,11 +77,6 @@ class DaprLock(DistributedLock):
         except (RpcError, OSError, TimeoutError) as exc:
             self._count_unavailable(resource, exc)
             return None
-        with self._counts_guard:
-            if response.success:
-                self.counters.acquired += 1
-            else:
-                self.counters.refused += 1
         LOCKS.labels(self._kind, "acquired" if response.success else "refused").inc()
         return bool(response.success)
 
@@ -104,9 +91,9 @@ class DaprLock(DistributedLock):
 
     def _count_unavailable(self, resource: str, exc: BaseException) -> None:
         LOCKS.labels(self._kind, "store_unavailable").inc()
-        with self._counts_guard:
-            self.counters.store_unavailable += 1
-            count = self.counters.store_unavailable
+        with self._unavailable_guard:
+            self._unavailable += 1
+            count = self._unavailable
         if count == 1 or count % 100 == 0:
             log.warning(
                 "lock store %r unavailable (%d times so far); proceeding without the lock on %s,"

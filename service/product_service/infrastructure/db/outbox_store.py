@@ -25,22 +25,18 @@ class SqlOutboxStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def unpublished(self, event_ids: Collection[str]) -> list[OutboxMessage]:
-        """The given events that are still unpublished, in commit order."""
-        if not event_ids:
-            return []
-        return self._select(outbox.c.event_id.in_(list(event_ids)))
-
     def unpublished_of_same_orders(self, event_ids: Collection[str]) -> list[OutboxMessage]:
         """The given events plus every older unpublished event of the same orders (keys), in
         commit order: a crash or another replica may have left an order's earlier event
         behind, and it must go out first."""
         if not event_ids:
             return []
-        keys = select(outbox.c.message_key).where(outbox.c.event_id.in_(list(event_ids)))
-        with translate_errors(), self._engine.connect() as connection:
-            order_keys = [row[0] for row in connection.execute(keys)]
-        return self._select(outbox.c.message_key.in_(order_keys)) if order_keys else []
+        same_orders = (
+            select(outbox.c.message_key)
+            .where(outbox.c.event_id.in_(list(event_ids)))
+            .scalar_subquery()
+        )
+        return self._select(outbox.c.message_key.in_(same_orders))
 
     def older_than(self, cutoff: datetime, limit: int) -> list[OutboxMessage]:
         """Unpublished rows committed before `cutoff`: what a crash left behind."""
