@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,6 +98,14 @@ class FakeSkuRepository(ports.SkuRepository):
         self._change(sku, stock=sku.stock + delta)
         return True
 
+    def lock_many(self, sku_ids: Iterable[int]) -> dict[int, Sku]:
+        return self.get_many(sku_ids)  # one writer at a time: commit swaps the whole state
+
+    def deduct_many(self, units_by_sku: Mapping[int, int]) -> None:
+        for sku_id, units in units_by_sku.items():
+            sku = self._state.skus[sku_id]
+            self._change(sku, stock=sku.stock - units, sales=sku.sales + units)
+
     def _change(self, sku: Sku, **values: Any) -> None:
         assert values.get("stock", 0) >= 0, "the CHECK constraint would refuse this"
         self._state.skus[sku.id] = replace(sku, version=sku.version + 1, **values)
@@ -146,11 +155,23 @@ class FakeInbox(ports.Inbox):
     def list_for_order(self, order_id: int) -> list[InboxRecord]:
         return [r for (o, _), r in self._state.inbox.items() if o == order_id]
 
+    def get_many(self, order_ids: Iterable[int], operation: Operation) -> dict[int, InboxRecord]:
+        found = (self._state.inbox.get((order_id, operation)) for order_id in order_ids)
+        return {record.order_id: record for record in found if record is not None}
+
     def add(self, record: InboxRecord) -> None:
         key = (record.order_id, record.operation)
         if key in self._state.inbox:
             raise DuplicateOperation(str(key))
         self._state.inbox[key] = record
+
+    def add_many(self, records: Iterable[InboxRecord]) -> None:
+        records = list(records)
+        keys = [(r.order_id, r.operation) for r in records]
+        if len(set(keys)) < len(keys) or any(key in self._state.inbox for key in keys):
+            raise DuplicateOperation(str(keys))
+        for key, record in zip(keys, records, strict=True):
+            self._state.inbox[key] = record
 
     def transition(self, expected: Outcome, record: InboxRecord) -> bool:
         current = self._state.inbox.get((record.order_id, record.operation))
@@ -166,6 +187,9 @@ class FakeOutbox(ports.Outbox):
 
     def add(self, event: OutcomeEvent, created_at: datetime) -> None:
         self._state.outbox.append(event)
+
+    def add_many(self, events: Sequence[OutcomeEvent], created_at: datetime) -> None:
+        self._state.outbox.extend(events)
 
 
 class FakeUnitOfWork(ports.UnitOfWork):
@@ -189,6 +213,16 @@ class FakeUnitOfWork(ports.UnitOfWork):
             self._store.state = self._working
             self._store.commits += 1
         self._working = copy.deepcopy(self._working)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        assert self._working is not None
+        before = copy.deepcopy(self._working)
+        try:
+            yield
+        except BaseException:
+            vars(self._working).update(vars(before))  # the repositories share this object
+            raise
 
     def rollback(self) -> None:
         self._working = None

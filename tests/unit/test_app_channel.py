@@ -40,6 +40,7 @@ class Channel:
     daprd: callback_grpc.AppCallbackStub
     api: pb_grpc.ProductServiceStub
     topics: list[str]
+    bulk: dict[str, tuple[bool, int, int]]
 
 
 def _free_port() -> int:
@@ -65,6 +66,14 @@ def channel() -> Iterator[Channel]:
             empty_pb2.Empty()
         )
         topics = [f"{s.topic}->{s.dead_letter_topic}" for s in subscriptions.subscriptions]
+        bulk = {
+            s.topic: (
+                s.bulk_subscribe.enabled,
+                s.bulk_subscribe.max_messages_count,
+                s.bulk_subscribe.max_await_duration_ms,
+            )
+            for s in subscriptions.subscriptions
+        }
         yield Channel(
             store,
             inventory,
@@ -72,6 +81,7 @@ def channel() -> Iterator[Channel]:
             callback_grpc.AppCallbackStub(conn),
             pb_grpc.ProductServiceStub(conn),
             topics,
+            bulk,
         )
     app.stop()
 
@@ -95,11 +105,84 @@ def payment(order_id: int, sku_id: int, quantity: int) -> bytes:
     return json.dumps({"OrderId": order_id, "OrderDetails": details}).encode()
 
 
+def deliver_bulk(channel: Channel, topic: str, *entries: tuple[str, bytes]) -> list[int]:
+    """A bulk delivery as daprd sends it; the answers in entry order."""
+    request = callback.TopicEventBulkRequest(
+        id="bulk-1",
+        topic=topic,
+        pubsub_name="pubsub",
+        type="com.dapr.event.sent",
+        entries=[
+            callback.TopicEventBulkRequestEntry(
+                entry_id=str(index),
+                content_type="application/cloudevents+json",
+                cloud_event=callback.TopicEventCERequest(
+                    id=message_id, data=data, data_content_type="application/json"
+                ),
+            )
+            for index, (message_id, data) in enumerate(entries)
+        ],
+    )
+    response = channel.daprd.OnBulkTopicEvent(request)
+    assert [s.entry_id for s in response.statuses] == [str(i) for i in range(len(entries))]
+    return [int(s.status) for s in response.statuses]
+
+
 def test_subscriptions_name_their_dead_letter_topics(channel: Channel) -> None:
     assert sorted(channel.topics) == [
         "OnInventoryDeductSuccessDLQ->OnInventoryDeductSuccessDLQ.dead-letter",
         "OnPaymentSuccess->OnPaymentSuccess.dead-letter",
     ]
+
+
+def test_payments_are_declared_for_bulk_delivery(channel: Channel) -> None:
+    settings = Settings()
+    assert channel.bulk == {
+        "OnPaymentSuccess": (True, settings.bulk_max_messages, settings.bulk_max_await_ms),
+        "OnInventoryDeductSuccessDLQ": (False, 0, 0),
+    }
+
+
+def test_a_bulk_delivery_answers_each_entry_and_commits_once(channel: Channel) -> None:
+    a, b = channel.inventory.create_product(product_with(5, 1)).skus
+    commits = channel.store.commits
+
+    answers = deliver_bulk(
+        channel,
+        "OnPaymentSuccess",
+        ("m-1", payment(11, a.id, 2)),
+        ("m-2", b"not json"),
+        ("m-3", payment(12, b.id, 5)),  # refused for stock: still a success answer
+        ("m-4", payment(13, a.id, 3)),
+        ("m-1", payment(11, a.id, 2)),  # redelivered inside the batch
+    )
+
+    assert answers == [Status.SUCCESS, Status.DROP, Status.SUCCESS, Status.SUCCESS, Status.SUCCESS]
+    assert channel.store.commits == commits + 1
+    assert [channel.inventory.sku(a.id).stock, channel.inventory.sku(b.id).stock] == [0, 1]
+
+
+def test_a_bulk_delivery_is_retried_whole_when_the_database_is_down(channel: Channel) -> None:
+    def unavailable() -> FakeUnitOfWork:
+        raise TransientError("database unreachable")
+
+    channel.inventory.uow_factory = unavailable
+
+    answers = deliver_bulk(
+        channel, "OnPaymentSuccess", ("m-1", payment(21, 1, 1)), ("m-2", b"not json")
+    )
+
+    assert answers == [Status.RETRY, Status.DROP]
+
+
+def test_bulk_deliveries_after_shutdown_began_are_retried_later(channel: Channel) -> None:
+    sku = channel.inventory.create_product(product_with(5)).skus[0]
+    assert channel.intake.close_and_drain(timeout=1)
+
+    assert deliver_bulk(channel, "OnPaymentSuccess", ("m-1", payment(31, sku.id, 1))) == [
+        Status.RETRY
+    ]
+    assert channel.inventory.sku(sku.id).stock == 5
 
 
 def test_paid_order_is_deducted_and_answered_success(channel: Channel) -> None:

@@ -49,12 +49,12 @@ def deduct_inventory(
         lock,
         command.order_id,
         Operation.DEDUCT,
-        lambda: _deduct_once(command, uow, clock),
+        lambda: deduct_once(command, uow, clock),
         notifier,
     )
 
 
-def _deduct_once(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> OperationResult:
+def deduct_once(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> OperationResult:
     previous = uow.inbox.get(command.order_id, Operation.DEDUCT)
     if previous is not None and previous.is_settled:
         return OperationResult.duplicate_of(previous)
@@ -72,9 +72,9 @@ def _deduct_once(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> Ope
         expected = Outcome.PENDING
     else:  # the order was reverted before its payment was processed
         skus = uow.skus.get_many(line.sku_id for line in command.lines)
-        event = _refusal(command, skus, reason=FailureReason.ORDER_REVERTED)
+        event = refusal(command, skus, reason=FailureReason.ORDER_REVERTED)
         expected = Outcome.PREEMPTED
-    outcome, reason = _outcome_of(event)
+    outcome, reason = outcome_of(event)
     if not uow.inbox.transition(expected, replace(record, outcome=outcome, reason=reason)):
         raise DuplicateOperation(f"order {command.order_id} was settled concurrently")
     uow.outbox.add(event, clock.now())
@@ -83,14 +83,14 @@ def _deduct_once(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> Ope
 
 def _deduct_all_or_nothing(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> OutcomeEvent:
     skus = uow.skus.get_many(line.sku_id for line in command.lines)
-    if any(_line_refusal(line.sku_id, line.quantity, skus) is not NONE for line in command.lines):
-        return _refusal(command, skus)
+    if any(line_refusal(line.sku_id, line.quantity, skus) is not NONE for line in command.lines):
+        return refusal(command, skus)
     taken: list[tuple[int, int]] = []
     for line in command.lines:  # ascending SKU id, so concurrent orders never deadlock
         if not uow.skus.try_deduct(line.sku_id, line.quantity):
             for sku_id, quantity in taken:  # lost a race since the read: give back, then refuse
                 uow.skus.release(sku_id, quantity)
-            return _refusal(command, uow.skus.get_many(skus), short=line.sku_id)
+            return refusal(command, uow.skus.get_many(skus), short=line.sku_id)
         taken.append((line.sku_id, line.quantity))
     now = clock.now()
     uow.ledger.append(
@@ -107,7 +107,7 @@ def _deduct_all_or_nothing(command: DeductInventory, uow: UnitOfWork, clock: Clo
     )
 
 
-def _refusal(
+def refusal(
     command: DeductInventory,
     skus: Mapping[int, Sku],
     reason: FailureReason | None = None,
@@ -118,7 +118,7 @@ def _refusal(
     def line_reason(sku_id: int, quantity: int) -> FailureReason:
         if reason is not None:
             return reason
-        found = _line_refusal(sku_id, quantity, skus)
+        found = line_refusal(sku_id, quantity, skus)
         return FailureReason.INSUFFICIENT_STOCK if found is NONE and sku_id == short else found
 
     lines = tuple(
@@ -134,12 +134,12 @@ def _refusal(
     return InventoryDeductFailed(command.order_id, first_refused, lines)
 
 
-def _line_refusal(sku_id: int, quantity: int, skus: Mapping[int, Sku]) -> FailureReason:
+def line_refusal(sku_id: int, quantity: int, skus: Mapping[int, Sku]) -> FailureReason:
     sku = skus.get(sku_id)
     return FailureReason.UNKNOWN_SKU if sku is None else sku.refusal_for(quantity)
 
 
-def _outcome_of(event: OutcomeEvent) -> tuple[Outcome, FailureReason]:
+def outcome_of(event: OutcomeEvent) -> tuple[Outcome, FailureReason]:
     if isinstance(event, InventoryDeductFailed):
         return Outcome.FAILED, event.reason
     return Outcome.SUCCEEDED, FailureReason.NONE

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 
+from product_service.application.errors import LockHeld
 from product_service.domain.commands import NewSku
 from product_service.domain.events import OutcomeEvent
 from product_service.domain.model import (
@@ -49,6 +50,15 @@ class SkuRepository(abc.ABC):
     def try_adjust(self, sku_id: int, delta: int, max_stock: int) -> bool:
         """stock += delta iff the result stays within 0..max_stock."""
 
+    @abc.abstractmethod
+    def lock_many(self, sku_ids: Iterable[int]) -> dict[int, Sku]:
+        """Reads the SKUs and keeps them locked until the transaction ends (ascending id)."""
+
+    @abc.abstractmethod
+    def deduct_many(self, units_by_sku: Mapping[int, int]) -> None:
+        """stock -= units and sales += units for SKUs locked by lock_many and checked by the
+        caller; the database refuses a negative stock."""
+
     def get(self, sku_id: int) -> Sku | None:
         return self.get_many([sku_id]).get(sku_id)
 
@@ -82,8 +92,16 @@ class Inbox(abc.ABC):
     def list_for_order(self, order_id: int) -> list[InboxRecord]: ...
 
     @abc.abstractmethod
+    def get_many(self, order_ids: Iterable[int], operation: Operation) -> dict[int, InboxRecord]:
+        """The records of these orders for one operation, by order id."""
+
+    @abc.abstractmethod
     def add(self, record: InboxRecord) -> None:
         """Raises DuplicateOperation when (order_id, operation) is already recorded."""
+
+    @abc.abstractmethod
+    def add_many(self, records: Iterable[InboxRecord]) -> None:
+        """All or none; raises DuplicateOperation when one of them is already recorded."""
 
     @abc.abstractmethod
     def transition(self, expected: Outcome, record: InboxRecord) -> bool:
@@ -94,6 +112,10 @@ class Outbox(abc.ABC):
     @abc.abstractmethod
     def add(self, event: OutcomeEvent, created_at: datetime) -> None:
         """Stores the event for publishing after commit, keyed by its order id."""
+
+    @abc.abstractmethod
+    def add_many(self, events: Sequence[OutcomeEvent], created_at: datetime) -> None:
+        """Stores the events in this order."""
 
 
 class OutboxNotifier(abc.ABC):
@@ -134,6 +156,12 @@ class UnitOfWork(abc.ABC):
     def commit(self) -> None: ...
 
     @abc.abstractmethod
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: an exception leaving the block undoes only the block."""
+        yield  # pragma: no cover
+
+    @abc.abstractmethod
     def rollback(self) -> None: ...
 
 
@@ -145,6 +173,18 @@ class DistributedLock(abc.ABC):
     def hold(self, resource: str) -> Iterator[None]:
         """Raises LockHeld when another owner has the resource; the lease expires by itself."""
         yield  # pragma: no cover
+
+    @contextmanager
+    def hold_many(self, resources: Sequence[str]) -> Iterator[dict[str, LockHeld]]:
+        """Holds every resource it can; yields the ones held elsewhere with their refusal."""
+        refused: dict[str, LockHeld] = {}
+        with ExitStack() as held:
+            for resource in resources:
+                try:
+                    held.enter_context(self.hold(resource))
+                except LockHeld as exc:
+                    refused[resource] = exc
+            yield refused
 
 
 class NoLock(DistributedLock):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from product_service.application import deduct, queries, revert, stock
+from product_service.application import deduct, deduct_batch, queries, revert, stock
+from product_service.application.deduct_batch import BatchAnswer
 from product_service.application.ports import (
     Clock,
     DistributedLock,
@@ -38,6 +39,11 @@ class InventoryService:
     def deduct(self, command: DeductInventory) -> OperationResult:
         return deduct.deduct_inventory(
             command, self.uow_factory(), self.lock, self.limits, self.clock, self.notifier
+        )
+
+    def deduct_batch(self, commands: Sequence[DeductInventory]) -> list[BatchAnswer]:
+        return deduct_batch.deduct_batch(
+            commands, self.uow_factory(), self.lock, self.limits, self.clock, self.notifier
         )
 
     def revert(self, command: RevertInventory) -> OperationResult:

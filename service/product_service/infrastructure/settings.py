@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     dapr_call_timeout_seconds: float = Field(
         10.0, gt=0, le=120, description="Deadline of each sidecar call; above its publish retries"
     )
+    bulk_subscribe: bool = Field(
+        True, description="Payments arrive in bulk deliveries, one transaction per delivery"
+    )
+    bulk_max_messages: int = Field(100, ge=1, le=1000, description="Entries per bulk delivery")
+    bulk_max_await_ms: int = Field(
+        20, ge=1, le=10_000, description="How long the sidecar gathers a bulk delivery"
+    )
     relay_batch_size: int = Field(100, ge=1, le=10_000)
     relay_max_backoff_seconds: float = Field(5.0, gt=0, le=300)
     relay_publish_delay_ms: int = Field(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, case, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
@@ -132,6 +132,27 @@ class SqlSkuRepository(ports.SkuRepository):
         )
         self._execute(statement)
 
+    def lock_many(self, sku_ids: Iterable[int]) -> dict[int, Sku]:
+        ids = sorted(set(sku_ids))
+        if not ids:
+            return {}
+        statement = select(skus).where(skus.c.id.in_(ids)).order_by(skus.c.id).with_for_update()
+        return {row.id: _sku(row) for row in self._execute(statement)}
+
+    def deduct_many(self, units_by_sku: Mapping[int, int]) -> None:
+        if not units_by_sku:
+            return
+        units = case(dict(units_by_sku), value=skus.c.id)
+        statement = (
+            update(skus)
+            .where(skus.c.id.in_(sorted(units_by_sku)))
+            .values(
+                stock=skus.c.stock - units, sales=skus.c.sales + units, version=skus.c.version + 1
+            )
+        )
+        changed = self._execute(statement).rowcount
+        assert changed == len(units_by_sku), "lock_many holds every row deduct_many changes"
+
     def try_adjust(self, sku_id: int, delta: int, max_stock: int) -> bool:
         # Never compute `stock + delta` below zero: MySQL refuses negative unsigned arithmetic.
         within = skus.c.stock >= -delta if delta < 0 else skus.c.stock <= max_stock - delta
@@ -217,6 +238,15 @@ class SqlInbox(ports.Inbox):
         rows = self._execute(select(inbox).where(inbox.c.order_id == order_id).order_by(inbox.c.id))
         return [_record(row) for row in rows]
 
+    def get_many(self, order_ids: Iterable[int], operation: Operation) -> dict[int, InboxRecord]:
+        ids = sorted(set(order_ids))
+        if not ids:
+            return {}
+        statement = select(inbox).where(
+            inbox.c.operation == operation.value, inbox.c.order_id.in_(ids)
+        )
+        return {row.order_id: _record(row) for row in self._execute(statement)}
+
     def add(self, record: InboxRecord) -> None:
         try:
             self._execute(insert(inbox).values(**self._values(record)))
@@ -224,6 +254,15 @@ class SqlInbox(ports.Inbox):
             raise DuplicateOperation(
                 f"order {record.order_id} {record.operation.value} is already recorded"
             ) from exc
+
+    def add_many(self, records: Iterable[InboxRecord]) -> None:
+        rows = [self._values(record) for record in records]
+        if not rows:
+            return
+        try:
+            self._execute(insert(inbox), rows)
+        except IntegrityError as exc:
+            raise DuplicateOperation("an order of the batch is already recorded") from exc
 
     def transition(self, expected: Outcome, record: InboxRecord) -> bool:
         statement = (
@@ -255,14 +294,20 @@ class SqlOutbox(ports.Outbox):
         self._serializer = serializer
 
     def add(self, event: OutcomeEvent, created_at: datetime) -> None:
-        message = self._serializer.serialize(event)
-        self._execute(
-            insert(outbox).values(
-                event_id=message.event_id,
-                topic=message.topic,
-                message_key=message.key,
-                payload=message.payload,
-                trace_context=current_traceparent(),
-                created_at=naive_utc(created_at),
-            )
-        )
+        self.add_many([event], created_at)
+
+    def add_many(self, events: Sequence[OutcomeEvent], created_at: datetime) -> None:
+        trace_context, stored_at = current_traceparent(), naive_utc(created_at)
+        rows = [
+            {
+                "event_id": message.event_id,
+                "topic": message.topic,
+                "message_key": message.key,
+                "payload": message.payload,
+                "trace_context": trace_context,
+                "created_at": stored_at,
+            }
+            for message in map(self._serializer.serialize, events)
+        ]
+        if rows:
+            self._execute(insert(outbox), rows)

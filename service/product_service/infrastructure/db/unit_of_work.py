@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Executable
@@ -49,6 +50,20 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         assert self._connection is not None
         with translate_errors():
             self._connection.commit()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        assert self._connection is not None, "use the unit of work inside a `with` block"
+        with translate_errors():
+            nested = self._connection.begin_nested()
+        try:
+            yield
+        except BaseException:
+            with translate_errors():
+                nested.rollback()
+            raise
+        with translate_errors():
+            nested.commit()
 
     def rollback(self) -> None:
         if self._connection is not None and self._connection.in_transaction():

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from product_service.application.deduct_batch import BatchAnswer
 from product_service.application.results import OperationResult
 from product_service.domain.commands import DeductInventory, RevertInventory
 from product_service.infrastructure.logs import about_order
@@ -36,3 +37,27 @@ def run_operation(
         else:
             OUTCOMES.labels(operation, result.outcome.value, result.reason.value).inc()
         return result
+
+
+def run_batch(
+    operation: str,
+    commands: Sequence[DeductInventory],
+    use_case: Callable[[Sequence[DeductInventory]], list[BatchAnswer]],
+) -> list[BatchAnswer]:
+    """A bulk delivery's orders: one span and one transaction time, each outcome counted."""
+    with tracer().start_as_current_span(
+        f"inventory.{operation}_batch", attributes={"inventory.batch_size": len(commands)}
+    ):
+        started = time.perf_counter()
+        try:
+            answers = use_case(commands)
+        finally:
+            TRANSACTION_SECONDS.labels(operation).observe(time.perf_counter() - started)
+    for answer in answers:
+        if not isinstance(answer, OperationResult):
+            continue
+        if answer.duplicate:
+            DUPLICATES.labels(operation).inc()
+        else:
+            OUTCOMES.labels(operation, answer.outcome.value, answer.reason.value).inc()
+    return answers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +13,11 @@ from dapr.clients.grpc._response import TopicEventResponse
 from dapr.ext.grpc import App
 from opentelemetry.trace import SpanKind
 
+from product_service.application.deduct_batch import BatchAnswer
 from product_service.application.errors import StoreRejected, TransientError
 from product_service.application.results import OperationResult
 from product_service.application.service import InventoryService
+from product_service.domain.commands import DeductInventory
 from product_service.domain.errors import DomainError
 from product_service.infrastructure.event_codec import parse_deduct_rejected, parse_payment
 from product_service.infrastructure.logs import about_order
@@ -23,8 +25,9 @@ from product_service.infrastructure.metrics import HANDLER_SECONDS, MESSAGES
 from product_service.infrastructure.settings import Settings
 from product_service.infrastructure.telemetry import context_from_traceparent, tracer
 from product_service.interfaces.grpc.answers import RETRY, SUCCESS, message_answer
+from product_service.interfaces.grpc.bulk import BulkOptions, subscribe_in_bulk
 from product_service.interfaces.grpc.intake import Intake
-from product_service.interfaces.grpc.observed import run_operation
+from product_service.interfaces.grpc.observed import run_batch, run_operation
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +64,50 @@ def register_subscriptions(
     deduct = Operation("deduct", parse_payment, inventory.deduct)
     revert = Operation("revert", parse_deduct_rejected, inventory.revert)
 
-    @app.subscribe(
-        settings.pubsub_name,
-        topics.payment_succeeded,
-        dead_letter_topic=settings.dead_letter_topic(topics.payment_succeeded),
-    )
     def on_payment_success(event: v1.Event) -> TopicEventResponse:
         return handle(event, deduct)
+
+    def on_payments(topic: str, events: Sequence[v1.Event]) -> list[TopicEventResponse]:
+        started = time.perf_counter()
+        with (
+            intake.admit() as admitted,
+            tracer().start_as_current_span(
+                f"{topic} process",
+                context=context_from_traceparent(_sidecar_traceparent(events[0])),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.destination.name": topic,
+                    "messaging.batch.message_count": len(events),
+                },
+            ),
+        ):
+            answers = _answer_payments(events, inventory) if admitted else [RETRY] * len(events)
+        for answer in answers:
+            MESSAGES.labels(topic, answer.status.name).inc()
+        HANDLER_SECONDS.labels(topic).observe(time.perf_counter() - started)
+        return answers
+
+    payments, dead_letters = topics.payment_succeeded, settings.dead_letter_topic
+    if settings.bulk_subscribe:
+        options = BulkOptions(settings.bulk_max_messages, settings.bulk_max_await_ms)
+        subscribe_in_bulk(
+            app,
+            settings.pubsub_name,
+            payments,
+            dead_letters(payments),
+            on_payment_success,
+            on_payments,
+            options,
+        )
+    else:
+        app.subscribe(settings.pubsub_name, payments, dead_letter_topic=dead_letters(payments))(
+            on_payment_success
+        )
 
     @app.subscribe(
         settings.pubsub_name,
         topics.deduct_rejected,
-        dead_letter_topic=settings.dead_letter_topic(topics.deduct_rejected),
+        dead_letter_topic=dead_letters(topics.deduct_rejected),
     )
     def on_deduct_success_rejected(event: v1.Event) -> TopicEventResponse:
         return handle(event, revert)
@@ -110,15 +145,62 @@ def _answer(event: v1.Event, operation: Operation) -> TopicEventResponse:
         except Exception as exc:  # a bug of ours: keep the message, show the traceback
             log.exception("%s message %s: unexpected error", topic, message_id)
             return message_answer(exc)
-        log.info(
-            "%s order %s: %s %s%s",
-            topic,
-            result.order_id,
-            result.outcome.value,
-            result.reason.value,
-            " (duplicate)" if result.duplicate else "",
-        )
+        _log_result(topic, result)
         return SUCCESS
+
+
+def _answer_payments(
+    events: Sequence[v1.Event], inventory: InventoryService
+) -> list[TopicEventResponse]:
+    """A bulk delivery: bad entries are dropped alone; the others are decided together."""
+    answers: list[TopicEventResponse] = [RETRY] * len(events)
+    parsed: list[tuple[int, DeductInventory]] = []
+    for index, event in enumerate(events):
+        try:
+            parsed.append((index, parse_payment(_payload(event), event.EventID())))
+        except EXPECTED_FAILURES as exc:
+            log.warning("%s message %s: DROP: %s", event.Subject(), event.EventID(), exc)
+            answers[index] = message_answer(exc)
+    if not parsed:
+        return answers
+    try:
+        results = run_batch("deduct", [command for _, command in parsed], inventory.deduct_batch)
+    except Exception as exc:  # the whole delivery comes again: database down, or a bug of ours
+        log.log(
+            logging.WARNING if isinstance(exc, EXPECTED_FAILURES) else logging.ERROR,
+            "%s bulk delivery of %d: RETRY: %s",
+            events[0].Subject(),
+            len(events),
+            exc,
+            exc_info=not isinstance(exc, EXPECTED_FAILURES),
+        )
+        return answers
+    for (index, command), result in zip(parsed, results, strict=True):
+        answers[index] = _answer_of(events[index], command.order_id, result)
+    return answers
+
+
+def _answer_of(event: v1.Event, order_id: int, result: BatchAnswer) -> TopicEventResponse:
+    with about_order(order_id):
+        if isinstance(result, OperationResult):
+            _log_result(event.Subject(), result)
+            return SUCCESS
+        answer = message_answer(result)
+        log.warning(
+            "%s message %s: %s: %s", event.Subject(), event.EventID(), answer.status.name, result
+        )
+        return answer
+
+
+def _log_result(topic: str | None, result: OperationResult) -> None:
+    log.info(
+        "%s order %s: %s %s%s",
+        topic,
+        result.order_id,
+        result.outcome.value,
+        result.reason.value,
+        " (duplicate)" if result.duplicate else "",
+    )
 
 
 def _payload(event: v1.Event) -> bytes:

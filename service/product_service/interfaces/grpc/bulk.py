@@ -1,0 +1,101 @@
+"""Bulk subscriptions on dapr-ext-grpc's App: the sidecar delivers up to N messages per call and
+one handler decides them together (one transaction), answering each entry.
+
+dapr-ext-grpc 1.18 declares no bulk subscriptions and hands the entries of a bulk delivery to
+the per-message callback one by one. This module adds both on top of its App, in the two places
+the SDK keeps them: the declared TopicSubscription, and the servicer's bulk-delivery hook.
+tests/unit/test_app_channel.py drives both over real gRPC, so an SDK change shows there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cloudevents.sdk.event import v1
+from dapr.clients.grpc._response import TopicEventResponse
+from dapr.ext.grpc import App
+from dapr.proto.runtime.v1 import appcallback_pb2
+
+# The handler's answer per entry, in the order of the entries.
+BatchHandler = Callable[[str, Sequence[v1.Event]], Sequence[TopicEventResponse]]
+
+
+@dataclass(frozen=True)
+class BulkOptions:
+    max_messages: int
+    max_await_ms: int
+
+
+def subscribe_in_bulk(
+    app: App,
+    pubsub_name: str,
+    topic: str,
+    dead_letter_topic: str,
+    single: Callable[[v1.Event], TopicEventResponse],
+    batch: BatchHandler,
+    options: BulkOptions,
+) -> None:
+    """Declares `topic` with bulk delivery; `single` still answers one-message deliveries."""
+    app.subscribe(pubsub_name, topic, dead_letter_topic=dead_letter_topic)(single)
+    servicer: Any = app._servicer  # noqa: SLF001 - the SDK offers no public hook (see above)
+    subscription = next(s for s in servicer._registered_topics if s.topic == topic)  # noqa: SLF001
+    subscription.bulk_subscribe.CopyFrom(
+        appcallback_pb2.BulkSubscribeConfig(
+            enabled=True,
+            max_messages_count=options.max_messages,
+            max_await_duration_ms=options.max_await_ms,
+        )
+    )
+    batches: dict[str, BatchHandler] = getattr(servicer, "product_batches", {})
+    batches[topic] = batch
+    servicer.product_batches = batches
+    servicer._handle_bulk_topic_event = _BulkRouter(pubsub_name, batches)  # noqa: SLF001
+
+
+@dataclass(frozen=True)
+class _BulkRouter:
+    pubsub_name: str
+    batches: dict[str, BatchHandler]
+
+    def __call__(
+        self, request: appcallback_pb2.TopicEventBulkRequest, context: Any
+    ) -> appcallback_pb2.TopicEventBulkResponse | None:
+        handler = self.batches.get(request.topic)
+        if handler is None or request.pubsub_name != self.pubsub_name:
+            return None  # the SDK answers UNIMPLEMENTED
+        call_metadata = {f"_metadata_{k}": v for k, v in context.invocation_metadata()}
+        events = [_event(request.topic, entry, call_metadata) for entry in request.entries]
+        answers = handler(request.topic, events)
+        return appcallback_pb2.TopicEventBulkResponse(
+            statuses=[
+                appcallback_pb2.TopicEventBulkResponseEntry(
+                    entry_id=entry.entry_id, status=answer.status.value
+                )
+                for entry, answer in zip(request.entries, answers, strict=True)
+            ]
+        )
+
+
+def _event(
+    topic: str, entry: appcallback_pb2.TopicEventBulkRequestEntry, call_metadata: dict[str, str]
+) -> v1.Event:
+    event = v1.Event()
+    extensions: dict[str, str] = dict(call_metadata)
+    if entry.HasField("cloud_event"):
+        cloud_event = entry.cloud_event
+        event.SetEventID(cloud_event.id)
+        event.SetEventType(cloud_event.type)
+        event.SetSource(cloud_event.source)
+        event.SetData(cloud_event.data)
+        event.SetContentType(cloud_event.data_content_type)
+        extensions.update({k: str(v) for k, v in cloud_event.extensions.items()})
+    else:
+        event.SetEventID(entry.entry_id)
+        event.SetData(entry.bytes)
+        event.SetContentType(entry.content_type)
+    extensions.update(entry.metadata)
+    event.SetSubject(topic)
+    event.SetExtensions(extensions)
+    return event
