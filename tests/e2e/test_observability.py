@@ -121,7 +121,7 @@ def test_one_trace_runs_from_the_simulators_publish_to_its_receipt(world: World)
     sim_publish = trace.one("order-simulator", publish_api)
     delivery = trace.one("product-service", r"pubsub/" + payment, parent=sim_publish)
     handler = trace.one("product-service", payment + r" process", parent=delivery)
-    use_case = trace.one("product-service", r"inventory\.deduct", parent=handler)
+    use_case = trace.one("product-service", r"inventory\.deduct(_batch)?", parent=handler)
     sql = trace.children(use_case, r"(SELECT|INSERT|UPDATE) .*")
     assert len(sql) >= 5, f"expected the deduct's SQL under {use_case}, found {sql}"
     our_publish = trace.one("product-service", r"publish " + outcome, parent=use_case)

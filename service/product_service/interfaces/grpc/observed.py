@@ -32,10 +32,7 @@ def run_operation(
             TRANSACTION_SECONDS.labels(operation).observe(time.perf_counter() - started)
         span.set_attribute("inventory.outcome", result.outcome.value)
         span.set_attribute("inventory.reason", result.reason.value)
-        if result.duplicate:
-            DUPLICATES.labels(operation).inc()
-        else:
-            OUTCOMES.labels(operation, result.outcome.value, result.reason.value).inc()
+        _count(operation, result)
         return result
 
 
@@ -46,7 +43,11 @@ def run_batch(
 ) -> list[BatchAnswer]:
     """A bulk delivery's orders: one span and one transaction time, each outcome counted."""
     with tracer().start_as_current_span(
-        f"inventory.{operation}_batch", attributes={"inventory.batch_size": len(commands)}
+        f"inventory.{operation}_batch",
+        attributes={
+            "inventory.batch_size": len(commands),
+            "order.ids": [command.order_id for command in commands],
+        },
     ):
         started = time.perf_counter()
         try:
@@ -54,10 +55,13 @@ def run_batch(
         finally:
             TRANSACTION_SECONDS.labels(operation).observe(time.perf_counter() - started)
     for answer in answers:
-        if not isinstance(answer, OperationResult):
-            continue
-        if answer.duplicate:
-            DUPLICATES.labels(operation).inc()
-        else:
-            OUTCOMES.labels(operation, answer.outcome.value, answer.reason.value).inc()
+        if isinstance(answer, OperationResult):
+            _count(operation, answer)
     return answers
+
+
+def _count(operation: str, result: OperationResult) -> None:
+    if result.duplicate:
+        DUPLICATES.labels(operation).inc()
+    else:
+        OUTCOMES.labels(operation, result.outcome.value, result.reason.value).inc()
