@@ -114,6 +114,7 @@ def bootstrap_server(settings: Settings) -> ServerRuntime:
         publisher,
         clock,
         batch_size=settings.relay_batch_size,
+        bulk=settings.relay_bulk_publish,
         max_backoff_seconds=settings.relay_max_backoff_seconds,
         publish_delay_seconds=settings.relay_publish_delay_ms / 1000,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -26,13 +26,28 @@ from tests.fakes import FixedClock
 
 
 class RecordingPublisher:
-    """Accepts messages like a sidecar would; `failures` makes the next N publishes fail."""
+    """Accepts messages like a sidecar would; `failures` makes the next N calls fail, and
+    `refuse` names order keys whose next bulk entry the sidecar refuses."""
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, refuse: set[str] | None = None) -> None:
         self.published: list[OutboxMessage] = []
         self.failures = failures
+        self.refuse = refuse or set()
         self.attempts = 0
+        self.bulk_calls: list[list[str]] = []
         self._guard = threading.Lock()
+
+    def publish_batch(self, messages: Sequence[OutboxMessage]) -> set[str]:
+        with self._guard:
+            self.attempts += 1
+            self.bulk_calls.append([m.key for m in messages])
+            if self.failures:
+                self.failures -= 1
+                raise PublishFailed("sidecar unreachable")
+            refused = {m.event_id for m in messages if m.key in self.refuse}
+            self.refuse -= {m.key for m in messages}
+            self.published += [m for m in messages if m.event_id not in refused]
+            return refused
 
     def publish(self, message: OutboxMessage) -> None:
         with self._guard:
@@ -239,3 +254,24 @@ def test_an_orders_older_unpublished_event_goes_out_before_its_newer_one(
         "OnInventoryDeductSuccess",
         "OnInventoryReverted",
     ]
+
+
+def test_relay_publishes_runs_of_one_topic_in_bulk_and_keeps_a_refused_event(
+    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+) -> None:
+    publisher = RecordingPublisher(refuse={"402"})
+    relay = relay_for(store, publisher)
+    inventory.notifier = relay
+    relay.start()
+    sku = inventory.create_product(product_with(5)).skus[0]
+
+    inventory.deduct_batch([order(401, (sku.id, 1)), order(402, (sku.id, 1))])
+    inventory.deduct(order(403, (sku.id, 9)))  # refused for stock: the other topic
+    inventory.deduct(order(404, (sku.id, 1)))
+
+    assert relay.flush(timeout=10)
+    relay.stop()
+    # The refusal stops the pass after the first run; 402 goes out again first.
+    assert publisher.bulk_calls[0] == ["401", "402"]
+    assert [m.key for m in publisher.published] == ["401", "402", "403", "404"]
+    assert unpublished_rows(engine) == 0

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 class Publisher(Protocol):
     def publish(self, message: OutboxMessage) -> None: ...
 
+    def publish_batch(self, messages: Sequence[OutboxMessage]) -> set[str]:
+        """Publishes messages of one topic in one call; returns the refused event ids."""
+        ...
+
 
 def publish_in_order(
     store: SqlOutboxStore,
@@ -36,22 +40,47 @@ def publish_in_order(
     messages: Sequence[OutboxMessage],
     clock: Clock,
     path: str = "relay",
+    bulk: bool = True,
 ) -> tuple[list[str], PublishFailed | None]:
-    """Publishes until the first failure (later rows of the same order must wait behind it)."""
+    """Publishes until the first failure (later rows of the same order must wait behind it).
+
+    With `bulk`, each run of consecutive messages on one topic goes out in one call. A run
+    holds at most one event per order (an order has one outcome per operation, and each
+    operation's events have their own topics), so a partial failure reorders nothing."""
     published: list[str] = []
     failure: PublishFailed | None = None
-    for message in messages:
+    runs = _runs_by_topic(messages) if bulk else [[message] for message in messages]
+    for run in runs:
         try:
-            publisher.publish(message)
+            refused = (
+                publisher.publish_batch(run) if len(run) > 1 else _publish_one(publisher, run[0])
+            )
         except PublishFailed as exc:
-            failure = exc
-            PUBLISH_FAILURES.labels(path).inc()
-            store.count_failed_attempt(message.event_id)
+            failure, refused = exc, {message.event_id for message in run}
+        published += [m.event_id for m in run if m.event_id not in refused]
+        if refused:
+            failure = failure or PublishFailed(f"the sidecar refused {len(refused)} of {len(run)}")
+            PUBLISH_FAILURES.labels(path).inc(len(refused))
+            store.count_failed_attempts(refused)
             break
-        published.append(message.event_id)
     store.mark_published(published, clock.now())
     PUBLISHED.labels(path).inc(len(published))
     return published, failure
+
+
+def _publish_one(publisher: Publisher, message: OutboxMessage) -> set[str]:
+    publisher.publish(message)
+    return set()
+
+
+def _runs_by_topic(messages: Sequence[OutboxMessage]) -> list[list[OutboxMessage]]:
+    runs: list[list[OutboxMessage]] = []
+    for message in messages:
+        if runs and runs[-1][0].topic == message.topic:
+            runs[-1].append(message)
+        else:
+            runs.append([message])
+    return runs
 
 
 class Backoff:
@@ -76,6 +105,7 @@ class OutboxRelay(OutboxNotifier):
         clock: Clock,
         *,
         batch_size: int = 100,
+        bulk: bool = True,
         max_backoff_seconds: float = 5.0,
         publish_delay_seconds: float = 0.0,
         monotonic: Callable[[], float] = time.monotonic,
@@ -84,6 +114,7 @@ class OutboxRelay(OutboxNotifier):
         self._publisher = publisher
         self._clock = clock
         self._batch_size = batch_size
+        self._bulk = bulk
         self._backoff = Backoff(max_backoff_seconds)
         self._delay = publish_delay_seconds
         self._monotonic = monotonic
@@ -143,7 +174,7 @@ class OutboxRelay(OutboxNotifier):
                 return wait
             pending = self._store.unpublished_of_same_orders(ready)
             published, failure = publish_in_order(
-                self._store, self._publisher, pending, self._clock
+                self._store, self._publisher, pending, self._clock, bulk=self._bulk
             )
         except TransientError as exc:
             log.warning("outbox relay: database unavailable, retrying: %s", exc)

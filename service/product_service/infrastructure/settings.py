@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         20, ge=1, le=10_000, description="How long the sidecar gathers a bulk delivery"
     )
     relay_batch_size: int = Field(100, ge=1, le=10_000)
+    relay_bulk_publish: bool = Field(
+        True, description="Publish each run of events on one topic in one bulk call"
+    )
     relay_max_backoff_seconds: float = Field(5.0, gt=0, le=300)
     relay_publish_delay_ms: int = Field(
         0, ge=0, le=600_000, description="Test hook: wait between commit and normal publish"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from dapr.proto import api_v1
 from grpc import RpcError
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanKind, get_current_span
 
 from product_service.infrastructure.dapr.sidecar import Sidecar
 from product_service.infrastructure.event_codec import OutboxMessage
@@ -39,3 +42,49 @@ class DaprPublisher:
                 )
             except (RpcError, OSError, TimeoutError) as exc:
                 raise PublishFailed(f"{message.topic} for order {message.key}: {exc}") from exc
+
+    def publish_batch(self, messages: Sequence[OutboxMessage]) -> set[str]:
+        """Publishes messages of one topic in one call, each keyed by its order and carrying
+        its own event id and trace; returns the event ids the sidecar did not accept."""
+        topic = messages[0].topic
+        assert all(m.topic == topic for m in messages), "one topic per bulk publish"
+        entries = [
+            api_v1.BulkPublishRequestEntry(
+                entry_id=str(index),
+                event=message.payload.encode(),
+                content_type="application/json",
+                metadata=_entry_metadata(message),
+            )
+            for index, message in enumerate(messages)
+        ]
+        request = api_v1.BulkPublishRequest(
+            pubsub_name=self._pubsub_name, topic=topic, entries=entries
+        )
+        with tracer().start_as_current_span(
+            f"publish {topic}",
+            kind=SpanKind.PRODUCER,
+            links=[link for m in messages if (link := _link(m.trace_context)) is not None],
+            attributes={
+                "messaging.destination.name": topic,
+                "messaging.batch.message_count": len(messages),
+            },
+        ):
+            try:
+                response = self._sidecar.stub.BulkPublishEvent(request)
+            except (RpcError, OSError, TimeoutError) as exc:
+                raise PublishFailed(f"{topic}: {len(messages)} events: {exc}") from exc
+        return {messages[int(failed.entry_id)].event_id for failed in response.failedEntries}
+
+
+def _entry_metadata(message: OutboxMessage) -> dict[str, str]:
+    metadata = {"partitionKey": message.key, "cloudevent.id": message.event_id}
+    if message.trace_context:  # the consumer's trace continues the transaction's
+        metadata["cloudevent.traceparent"] = message.trace_context
+    return metadata
+
+
+def _link(traceparent: str | None) -> Link | None:
+    if not traceparent:
+        return None
+    context = get_current_span(context_from_traceparent(traceparent)).get_span_context()
+    return Link(context) if context.is_valid else None

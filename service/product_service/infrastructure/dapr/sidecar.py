@@ -59,6 +59,12 @@ class Sidecar:
                 self._client = DaprClient(interceptors=[_Deadline(self._timeout), _TraceContext()])
             return self._client
 
+    @property
+    def stub(self) -> Any:
+        """The client's generated stub, for calls the SDK wraps without what we need (bulk
+        publish with metadata per entry); it carries the client's interceptors and token."""
+        return self.client._stub  # noqa: SLF001
+
     def is_ready(self, timeout: float = 1.0) -> bool:
         """The sidecar's outbound health: its components are loaded and it can publish."""
         try:

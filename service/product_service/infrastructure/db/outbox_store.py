@@ -53,10 +53,10 @@ class SqlOutboxStore:
         with translate_errors(), self._engine.begin() as connection:
             connection.execute(statement)
 
-    def count_failed_attempt(self, event_id: str) -> None:
+    def count_failed_attempts(self, event_ids: Collection[str]) -> None:
         statement = (
             update(outbox)
-            .where(outbox.c.event_id == event_id)
+            .where(outbox.c.event_id.in_(sorted(event_ids)))
             .values(attempts=outbox.c.attempts + 1)
         )
         with translate_errors(), self._engine.begin() as connection:
