@@ -21,6 +21,7 @@ from sqlalchemy import text
 from product_service.contract.product.v1 import events_pb2 as ev
 from product_service.contract.product.v1 import product_service_pb2 as api
 from tests.e2e.kafka_io import order_of as _order_of
+from tests.e2e.test_observability import delta, metric_samples
 from tests.e2e.world import (
     DEDUCTED,
     FAILED,
@@ -32,7 +33,7 @@ from tests.e2e.world import (
     distinct_ids,
     payment,
 )
-from tests.fullstack import PRODUCT_ENV, infra, require_managed
+from tests.fullstack import PRODUCT_ENV, Running, infra, require_managed
 
 pytestmark = pytest.mark.e2e
 
@@ -696,3 +697,31 @@ def test_order_id_above_2_53_sent_as_a_json_string_keeps_every_digit(world: Worl
     assert outcome.topic == DEDUCTED and outcome.data["OrderId"] == str(order)
     assert world.ledger(order) == [(sku.sku_id, "DEDUCT", -1)]
     assert world.stock(sku.sku_id) == 4
+
+
+def test_a_burst_is_decided_in_bulk_and_each_outcome_is_keyed_by_its_order_with_its_event_id(
+    world: World, stack: Running, tail_factory: Callable[[str], Any]
+) -> None:
+    """150 payments written straight into Kafka at once: the sidecar delivers them in bulk (fewer
+    deliveries than messages), the relay publishes in bulk, and every outcome record still
+    carries its own order id as Kafka key and its outbox event id as CloudEvent id."""
+    sku = world.new_sku(stock=1000)
+    orders = [world.new_order_id() for _ in range(150)]
+    tail = tail_factory(DEDUCTED)
+    before = metric_samples(stack)
+
+    for order in orders:
+        world.raw_pay(order, [(sku, 1)])
+
+    records = tail.wait_count(lambda r: _order_of(r) in set(orders), count=150, timeout=120)
+    by_order = {_order_of(r): r for r in records}
+    assert sorted(by_order) == sorted(orders), "one outcome record per order"
+    for order, record in by_order.items():
+        [(event_id, topic, _)] = wait_published(world, order, 1)
+        assert (record.key, (record.envelope or {}).get("id")) == (str(order), event_id)
+    assert world.stock(sku.sku_id) == 1000 - 150
+    after = metric_samples(stack)
+    entries = delta(before, after, "product_bulk_delivery_entries_sum", topic=world.wire(PAID))
+    deliveries = delta(before, after, "product_bulk_delivery_entries_count", topic=world.wire(PAID))
+    assert entries == 150
+    assert deliveries < 150

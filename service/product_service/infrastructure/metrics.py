@@ -36,13 +36,19 @@ DUPLICATES = Counter(
 )
 HANDLER_SECONDS = Histogram(
     "product_handler_seconds",
-    "Time to handle one delivery, by topic",
+    "Time to handle one delivery (a bulk delivery counts once), by topic",
     ["topic"],
     buckets=LATENCY_BUCKETS,
 )
+BULK_ENTRIES = Histogram(
+    "product_bulk_delivery_entries",
+    "Messages per bulk delivery from the sidecar, by topic (one transaction each)",
+    ["topic"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
 TRANSACTION_SECONDS = Histogram(
     "product_transaction_seconds",
-    "Time of one deduct or revert use case, lock and transaction included",
+    "Time of one deduct or revert use case, or of one bulk delivery's, locks and commit included",
     ["operation"],
     buckets=LATENCY_BUCKETS,
 )

@@ -21,7 +21,7 @@ from product_service.domain.commands import DeductInventory
 from product_service.domain.errors import DomainError
 from product_service.infrastructure.event_codec import parse_deduct_rejected, parse_payment
 from product_service.infrastructure.logs import about_order
-from product_service.infrastructure.metrics import HANDLER_SECONDS, MESSAGES
+from product_service.infrastructure.metrics import BULK_ENTRIES, HANDLER_SECONDS, MESSAGES
 from product_service.infrastructure.settings import Settings
 from product_service.infrastructure.telemetry import context_from_traceparent, tracer
 from product_service.interfaces.grpc.answers import RETRY, SUCCESS, message_answer
@@ -85,6 +85,7 @@ def register_subscriptions(
         for answer in answers:
             MESSAGES.labels(topic, answer.status.name).inc()
         HANDLER_SECONDS.labels(topic).observe(time.perf_counter() - started)
+        BULK_ENTRIES.labels(topic).observe(len(events))
         return answers
 
     payments, dead_letters = topics.payment_succeeded, settings.dead_letter_topic
