@@ -25,7 +25,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from product_service.application.deduct_batch import decide_one_by_one, decide_together
 from product_service.application.errors import TransientError
+from product_service.application.results import OperationResult
 from product_service.application.service import InventoryService
 from product_service.bootstrap import bootstrap
 from product_service.domain.commands import CreateProduct, DeductInventory, NewSku, OrderLine
@@ -80,27 +82,41 @@ def make_orders(sku_ids: list[int], count: int, seed_: int) -> list[DeductInvent
     ]
 
 
-def run(kind: str, threads: int, orders: int) -> dict[str, object]:
+def run(
+    kind: str, threads: int, orders: int, batch: int = 1, batch_path: str = "together"
+) -> dict[str, object]:
+    """`batch` 1 runs each order alone (one transaction each); more runs `batch` orders per
+    transaction like a bulk delivery, decided together or one by one in savepoints."""
     engine, url = fresh_database(kind, threads)
     inventory = bootstrap(Settings(database_url=url), engine=engine).inventory
     work = make_orders(seed(inventory), orders, seed_=threads)
+    chunks = [work[i : i + batch] for i in range(0, len(work), batch)]
     latencies: list[float] = []
     retries = [0]
 
-    def deduct(command: DeductInventory) -> Outcome:
+    def decide(chunk: list[DeductInventory]) -> list[Outcome]:
+        if batch == 1:
+            return [inventory.deduct(chunk[0]).outcome]
+        if batch_path == "one-by-one":
+            decided = decide_one_by_one(chunk, inventory.uow_factory(), inventory.clock)
+        else:
+            decided = decide_together(chunk, inventory.uow_factory(), inventory.clock)
+        return [r.outcome for r in decided.values() if isinstance(r, OperationResult)]
+
+    def deduct(chunk: list[DeductInventory]) -> list[Outcome]:
         for _attempt in range(MAX_ATTEMPTS):
             started = time.perf_counter()
             try:
-                outcome = inventory.deduct(command).outcome
+                outcomes = decide(chunk)
                 latencies.append(time.perf_counter() - started)
-                return outcome
+                return outcomes
             except TransientError:
                 retries[0] += 1
-        raise RuntimeError(f"order {command.order_id} failed {MAX_ATTEMPTS} times in a row")
+        raise RuntimeError(f"orders from {chunk[0].order_id} failed {MAX_ATTEMPTS} times")
 
     began = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
-        outcomes = list(pool.map(deduct, work))
+        outcomes = [outcome for chunk in pool.map(deduct, chunks) for outcome in chunk]
     elapsed = time.perf_counter() - began
     mismatches = inventory.ledger_mismatches()
     engine.dispose()
@@ -109,17 +125,29 @@ def run(kind: str, threads: int, orders: int) -> dict[str, object]:
         "database": kind,
         "threads": threads,
         "orders": orders,
+        "batch": batch,
+        "batch_path": batch_path if batch > 1 else "single",
         "lines_per_order": LINES_PER_ORDER,
         "skus": SKUS,
         "seconds": round(elapsed, 3),
         "orders_per_second": round(orders / elapsed, 1),
         "lines_per_second": round(orders * LINES_PER_ORDER / elapsed, 1),
+        # per transaction: one order, or one batch
         "latency_ms_p50": round(statistics.median(latencies) * 1000, 2),
         "latency_ms_p99": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
         "succeeded": outcomes.count(Outcome.SUCCEEDED),
         "transient_retries": retries[0],
         "ledger_reconciles": not mismatches,
     }
+
+
+def _variants(args: argparse.Namespace) -> list[tuple[int, int, str]]:
+    variants = []
+    for threads in (int(t) for t in args.threads.split(",")):
+        for batch in (int(b) for b in args.batches.split(",")):
+            paths = args.batch_paths.split(",") if batch > 1 else ["single"]
+            variants += [(threads, batch, path) for path in paths]
+    return variants
 
 
 def main() -> int:
@@ -129,17 +157,26 @@ def main() -> int:
     parser.add_argument("--databases", default="sqlite,mariadb", help="comma list: sqlite,mariadb")
     parser.add_argument("--threads", default="1,8", help="comma list of thread counts")
     parser.add_argument("--orders", type=int, default=3000, help="orders per run")
+    parser.add_argument(
+        "--batches", default="1", help="comma list of orders per transaction (1: one each)"
+    )
+    parser.add_argument(
+        "--batch-paths",
+        default="together",
+        help="comma list for batches > 1: together (the fast path), one-by-one (savepoints)",
+    )
     parser.add_argument("--output", default="bench/results/db_deduct.json")
     args = parser.parse_args()
     results = []
     for kind in args.databases.split(","):
-        for threads in (int(t) for t in args.threads.split(",")):
+        for threads, batch, path in _variants(args):
             print(
-                f"[bench] {kind}, {threads} thread(s), {args.orders} orders ...",
+                f"[bench] {kind}, {threads} thread(s), {args.orders} orders, batch {batch}"
+                f"{' ' + path if batch > 1 else ''} ...",
                 file=sys.stderr,
                 flush=True,
             )
-            result = run(kind, threads, args.orders)
+            result = run(kind, threads, args.orders, batch, path)
             print(
                 f"[bench]   {result['orders_per_second']} orders/s, "
                 f"p50 {result['latency_ms_p50']} ms, p99 {result['latency_ms_p99']} ms",

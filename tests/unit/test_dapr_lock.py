@@ -143,3 +143,28 @@ def test_without_a_wait_a_held_lock_is_refused_at_once() -> None:
 
     with pytest.raises(LockHeld), lock.hold("order-1"):
         pytest.fail("the block must not run")
+
+
+def test_a_batch_holds_every_free_lock_and_names_the_ones_held_elsewhere(
+    counted: dict[str, float],
+) -> None:
+    client = FakeLockClient(locks={"order-2": "other-replica"})
+    lock = make_lock(client)
+    resources = [f"order-{i}" for i in range(1, 21)]
+
+    with lock.hold_many(resources) as refused:
+        assert list(refused) == ["order-2"]
+        assert isinstance(refused["order-2"], LockHeld)
+        assert sorted(client.locks) == sorted(resources)
+
+    assert client.locks == {"order-2": "other-replica"}
+    assert (counted_since(counted, "acquired"), counted_since(counted, "refused")) == (19, 1)
+
+
+def test_a_batch_proceeds_without_locks_when_the_store_is_down(counted: dict[str, float]) -> None:
+    lock = make_lock(FakeLockClient(down=True))
+
+    with lock.hold_many(["order-1", "order-2"]) as refused:
+        assert refused == {}
+
+    assert counted_since(counted, "store_unavailable") == 2
