@@ -167,7 +167,7 @@ class RateSearch:
     """The steady search: probe up the ladder (short runs) until the first failure, then
     confirm the highest passing rate with a full-length run, stepping down while that fails.
 
-    When even the first rung fails, probing continues below it at 3/4, 1/2 and 1/4 of it. A
+    When even the first rung fails, probing continues below it at 3/4, 1/2, 1/4 and 1/8 of it. A
     confirmation that fails steps down one rung at a time (probed or not) until one passes or
     the rungs run out (no sustained rate: `best` stays None).
     """
@@ -176,7 +176,7 @@ class RateSearch:
         rungs = sorted({float(r) for r in ladder if r > 0})
         if not rungs:
             raise ValueError("the rate ladder needs at least one positive rate")
-        below = sorted({float(round(rungs[0] * f)) for f in (0.25, 0.5, 0.75)} - {0.0})
+        below = sorted({float(round(rungs[0] * f)) for f in (0.125, 0.25, 0.5, 0.75)} - {0.0})
         self.rungs = [r for r in below if r < rungs[0]] + rungs
         self.index = len(self.rungs) - len(rungs)
         self.phase = "probe"

@@ -146,7 +146,13 @@ def test_search_goes_below_the_ladder_when_its_first_rung_fails() -> None:
 def test_search_with_no_sustainable_rate_ends_without_a_best() -> None:
     search = fp.RateSearch([200])
     steps = drive(search, capacity=10)
-    assert steps == [("probe", 200), ("probe", 150), ("probe", 100), ("probe", 50)]
+    assert steps == [
+        ("probe", 200),
+        ("probe", 150),
+        ("probe", 100),
+        ("probe", 50),
+        ("probe", 25),
+    ]
     assert search.best is None
     assert search.next() is None
     with pytest.raises(RuntimeError):
