@@ -68,7 +68,7 @@ test-deploy: install
 BENCH_ARGS ?=
 bench: $(BENCH_STAMP)
 	scripts/infra up
-	PYTHONPATH=tools$${PYTHONPATH:+:$$PYTHONPATH} $(PY) bench/full_path.py $(BENCH_ARGS)
+	$(PY) bench/full_path.py $(BENCH_ARGS)
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

@@ -3,8 +3,8 @@ service's own daprd into the service and MariaDB, and its outcome events read ba
 
     make bench                                   # scripts/infra up, then every scenario
     make bench BENCH_ARGS="--quick"              # 10 s probes, 20 s runs
-    PYTHONPATH=tools .venv/bin/python bench/full_path.py --scenario steady --quick \\
-        --app-env PRODUCT_DATABASE_POOL_SIZE=20 --partitions 12
+    .venv/bin/python bench/full_path.py --scenario steady --quick \\
+        --app-env PRODUCT_DATABASE_POOL_SIZE=20 --partitions 12     # after scripts/infra up
 
 One stack serves every run: devstack's full profile (the product service beside its own daprd
 on Kafka, the Redis lock store and MariaDB `product_bench`, dropped and migrated first; tracing
@@ -1395,7 +1395,7 @@ def plot(runs: Sequence[RunResult], path: Path) -> None:
     bottom.set_xlabel("ms")
     bottom.set_ylabel("share of orders")
     bottom.grid(alpha=0.3)
-    bottom.legend(fontsize="small", ncol=2)
+    bottom.legend(fontsize="small", ncol=2, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
