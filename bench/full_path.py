@@ -979,7 +979,7 @@ class Bench:
             inflight = sent - tracker.received
             inflight_peak = max(inflight_peak, inflight)
             if now >= next_tick:
-                next_tick += 1
+                next_tick = t0 + math.floor(now - t0) + 1  # one line a second, even after a stall
                 p99 = tracker.recent_p99()
                 log(
                     f"  {phase:7} t={now - t0:5.0f}s produced {sent:7d} received "
