@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 PROTOS := $(shell find proto -name '*.proto')
 
 .PHONY: install demo run test test-unit test-integration test-smoke test-e2e test-faults test-deploy lint infra-up infra-down infra-status bench clean
@@ -60,6 +61,18 @@ test-faults: install
 test-deploy: install
 	scripts/infra up
 	$(PY) -m pytest tests/deploy
+
+## Issue 7: the full-path throughput benchmark (bench/full_path.py) on the full local stack:
+## the product service beside its daprd on Kafka, Redis and MariaDB (database product_bench).
+## Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick --scenario steady".
+BENCH_ARGS ?=
+bench: $(BENCH_STAMP)
+	scripts/infra up
+	$(PY) bench/full_path.py $(BENCH_ARGS)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
 
 lint: install
 	$(VENV)/bin/ruff check service tests bench tools hatch_build.py

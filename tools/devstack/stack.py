@@ -49,6 +49,7 @@ class Stack:
         topic_suffix: str | None = None,
         daprd: str | None = None,
         log_level: str = "info",
+        partitions: int = 6,
     ) -> None:
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
@@ -64,6 +65,8 @@ class Stack:
         # Contract topic name -> this stack's topic on the broker (see order_simulator.topics).
         self.topics = topics.Topics(topic_suffix or "")
         self._topics_ready = False
+        # Partitions of the topics this stack creates (existing topics keep theirs).
+        self.partitions = partitions
         self.daprd = daprd or find_daprd()
         self.log_level = log_level
         self.kafka_brokers = f"{HOST}:{os.environ.get('KAFKA_PORT', '9092')}"
@@ -221,7 +224,7 @@ class Stack:
         if not self._topics_ready:
             names = [self.topics.wire(t) for t in topics.ALL]
             names += [self.topics.wire(t) + topics.DEAD_LETTER_SUFFIX for t in PRODUCT_TOPICS]
-            ensure_topics(self.kafka_brokers, names)
+            ensure_topics(self.kafka_brokers, names, partitions=self.partitions)
             self._topics_ready = True
         if self.kafka_start_at_end:
             wire = [self.topics.wire(t) for t in contract_topics]
