@@ -1178,7 +1178,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--scenario", choices=("steady", "burst", "hot", "all"), default="all")
+    parser.add_argument(
+        "--trace-sampling",
+        type=float,
+        default=0.01,
+        help="fraction of traces the sidecar and the app record, as a production setting would"
+        " have it (the full profile records all: 1)",
+    )
+    parser.add_argument(
+        "--scenario",
+        choices=("steady", "burst", "hot", "rates", "all"),
+        default="all",
+        help="rates: one --duration run at each --ladder rate, no search (to compare settings)",
+    )
     parser.add_argument("--quick", action="store_true", help="10 s probes, 20 s runs")
     parser.add_argument("--probe-seconds", type=float, help="length of a probe (default 15)")
     parser.add_argument("--duration", type=float, help="length of a full run (default 60)")
@@ -1308,6 +1320,10 @@ def fresh_database() -> None:
 
 def scenarios(args: argparse.Namespace, bench: Bench, report: dict[str, Any]) -> list[RunResult]:
     runs: list[RunResult] = []
+    if args.scenario == "rates":
+        for rate in args.ladder_rates:
+            bench.measure(runs, f"rate {rate:g}", "rates", rate, args.duration)
+        return runs
     wanted = {"steady", "burst", "hot"} if args.scenario == "all" else {args.scenario}
     best: float | None = None
     if "steady" in wanted:
@@ -1460,6 +1476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fresh_database()
         say(
             f"stack: product service + daprd, full profile, {args.partitions} partitions, "
+            f"trace sampling {args.trace_sampling:g}, "
             f"topics *.bench-{token}, app env {args.app_env_map or '{}'}"
         )
         stack = Stack(
@@ -1470,6 +1487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             topic_suffix=f"bench-{token}",
             log_level=args.daprd_log_level,
             partitions=args.partitions,
+            trace_sampling=args.trace_sampling,
         )
         product = stack.start_product(env=args.app_env_map)
         say(

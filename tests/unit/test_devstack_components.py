@@ -133,3 +133,10 @@ def test_topic_scopes_follow_the_runs_topic_names(tmp_path: Path) -> None:
             "OnInventoryReverted",
         )
     ]
+
+
+def test_a_run_can_sample_fewer_traces_than_the_profile(tmp_path: Path) -> None:
+    _, as_is = render("full", "product-service", tmp_path / "a", Overrides())
+    _, sampled = render("full", "product-service", tmp_path / "b", Overrides(sampling_rate="0.01"))
+    assert yaml.safe_load(as_is.read_text())["spec"]["tracing"]["samplingRate"] == "1"
+    assert yaml.safe_load(sampled.read_text())["spec"]["tracing"]["samplingRate"] == "0.01"

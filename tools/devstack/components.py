@@ -28,6 +28,7 @@ class Overrides:
     metadata: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     name_resolution_db: Path | None = None
     otel_endpoint: str | None = None
+    sampling_rate: str | None = None  # the Configuration's tracing.samplingRate ("1": all)
     # Contract topic name -> this run's topic name, applied to the pub/sub topic scopes.
     topic_wire: Callable[[str], str] | None = None
 
@@ -95,9 +96,12 @@ def apply_config(config: Doc, overrides: Overrides) -> Doc:
         if not str(conf.get("connectionString", "")).startswith(":memory:"):
             conf["connectionString"] = str(overrides.name_resolution_db)
             nr["configuration"] = conf
-    otel = (spec.get("tracing") or {}).get("otel")
+    tracing = spec.get("tracing") or {}
+    otel = tracing.get("otel")
     if otel is not None and overrides.otel_endpoint is not None:
         otel["endpointAddress"] = overrides.otel_endpoint
+    if "samplingRate" in tracing and overrides.sampling_rate is not None:
+        tracing["samplingRate"] = overrides.sampling_rate
     return config
 
 

@@ -50,10 +50,13 @@ class Stack:
         daprd: str | None = None,
         log_level: str = "info",
         partitions: int = 6,
+        trace_sampling: float | None = None,
     ) -> None:
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
         self.profile = profile
+        # Fraction of traces the sidecars and the app record (None: as the profile has it).
+        self.trace_sampling = trace_sampling
         self.run_dir = Path(run_dir).resolve()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.database_url = database_url or f"sqlite:///{self.run_dir / 'product-service.db'}"
@@ -108,6 +111,7 @@ class Stack:
             },
             name_resolution_db=self.run_dir / "dapr" / "nameresolution.db",
             otel_endpoint=self.otel_endpoint,
+            sampling_rate=None if self.trace_sampling is None else f"{self.trace_sampling:g}",
             topic_wire=self.topics.wire,
         )
         resources, config = render(self.profile, app_id, self.run_dir / "dapr" / app_id, overrides)
@@ -133,6 +137,11 @@ class Stack:
             **(
                 {"PRODUCT_OTEL_ENDPOINT": f"http://{self.otel_endpoint}"}
                 if self.profile == "full"
+                else {}
+            ),
+            **(
+                {"PRODUCT_TRACE_ROOT_SAMPLE_RATIO": f"{self.trace_sampling:g}"}
+                if self.trace_sampling is not None
                 else {}
             ),
             **{var: self.topics.wire(topic) for topic, var in PRODUCT_TOPIC_ENV.items()},

@@ -22,6 +22,7 @@ from product_service.infrastructure.dapr.publisher import PublishFailed
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
 from product_service.infrastructure.event_codec import EventSerializer, OutboxMessage
 from product_service.infrastructure.metrics import PUBLISH_FAILURES, PUBLISHED
+from product_service.infrastructure.telemetry import untraced_statements
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,10 @@ class OutboxRelay(OutboxNotifier):
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        with untraced_statements():
+            self._loop()
+
+    def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
                 wait = self._relay_once()

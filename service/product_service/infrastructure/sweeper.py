@@ -17,6 +17,7 @@ from product_service.application.ports import Clock, DistributedLock
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
 from product_service.infrastructure.metrics import SWEEPER_REPUBLISHED
 from product_service.infrastructure.relay import OutboxRelay, Publisher, publish_in_order
+from product_service.infrastructure.telemetry import untraced_statements
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,10 @@ class OutboxSweeper:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        with untraced_statements():
+            self._loop()
+
+    def _loop(self) -> None:
         while not self._stopping.wait(self._interval):
             try:
                 with self._lease.hold(LEASE):

@@ -8,11 +8,13 @@ our outcome publish.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -40,6 +42,15 @@ def configure_tracing(
     trace.set_tracer_provider(provider)
     SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=provider)
     return provider
+
+
+@contextmanager
+def untraced_statements() -> Iterator[None]:
+    """For background threads (outbox relay, sweeper): their SQL has no parent span, so each
+    statement would start a trace of its own, several per pass, many a second under load. Their
+    publish spans still continue the trace of the transaction that wrote the row."""
+    with suppress_instrumentation():
+        yield
 
 
 def tracer() -> trace.Tracer:
