@@ -130,4 +130,6 @@ def bootstrap_server(settings: Settings) -> ServerRuntime:
     )
     application = bootstrap(settings, engine=engine, lock=lock, clock=clock)
     application.inventory.notifier = relay
+    if settings.bulk_order_locks:
+        application.inventory.batch_lock = lock
     return ServerRuntime(application, sidecar, outbox, relay, sweeper, lock, tracing)

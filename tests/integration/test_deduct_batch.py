@@ -20,6 +20,7 @@ from product_service.domain.model import FailureReason, Outcome
 from product_service.infrastructure.db import repositories
 from product_service.infrastructure.db.tables import inbox, outbox, stock_ledger
 from tests.factories import order, product_with
+from tests.integration.test_concurrency import retrying
 from tests.integration.test_use_cases_on_db import outbox_rows
 
 
@@ -150,3 +151,34 @@ def _summary(answer: OperationResult | Exception) -> tuple[Outcome, FailureReaso
         assert isinstance(answer, InvalidCommand), answer
         return type(answer).__name__
     return answer.outcome, answer.reason, answer.duplicate
+
+
+def test_reverts_racing_bulk_deliveries_without_order_locks_leave_the_stock_restored(
+    inventory: InventoryService, engine: Engine
+) -> None:
+    """Bulk deliveries take no order lock by default: the SKU row locks and the inbox key alone
+    must keep a revert that races its order's batch correct, whichever commits first."""
+    (sku,) = inventory.create_product(product_with(1000)).skus
+    orders = [order(i, (sku.id, 2)) for i in range(1, 101)]
+    start = threading.Barrier(2)
+
+    def pay() -> None:
+        start.wait()
+        for first in range(0, 100, 10):
+            retrying(inventory.deduct_batch, orders[first : first + 10])
+
+    def cancel() -> None:
+        start.wait()
+        for command in orders:
+            retrying(inventory.revert, RevertInventory(command.order_id))
+
+    with ThreadPoolExecutor(2) as pair:
+        for future in [pair.submit(pay), pair.submit(cancel)]:
+            future.result()
+
+    assert inventory.sku(sku.id).stock == 1000  # every order ended reverted
+    assert inventory.ledger_mismatches() == {}
+    for command in orders:
+        outcomes = {r.operation.value: r.outcome for r in inventory.order_record(command.order_id)}
+        assert outcomes["REVERT"] is Outcome.SUCCEEDED
+        assert outcomes["DEDUCT"] in (Outcome.SUCCEEDED, Outcome.FAILED)  # never left preempted

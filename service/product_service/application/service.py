@@ -33,6 +33,9 @@ class InventoryService:
     limits: OrderLimits = field(default_factory=OrderLimits)
     max_adjustment: int = 1_000_000
     lock: DistributedLock = field(default_factory=NoLock)
+    # Bulk deliveries: their orders are serialised by the locked SKU rows and the inbox key, so
+    # the per-order lock is optional there (PRODUCT_BULK_ORDER_LOCKS).
+    batch_lock: DistributedLock = field(default_factory=NoLock)
     clock: Clock = field(default_factory=SystemClock)
     notifier: OutboxNotifier = field(default_factory=NoNotifier)
 
@@ -43,7 +46,7 @@ class InventoryService:
 
     def deduct_batch(self, commands: Sequence[DeductInventory]) -> list[BatchAnswer]:
         return deduct_batch.deduct_batch(
-            commands, self.uow_factory(), self.lock, self.limits, self.clock, self.notifier
+            commands, self.uow_factory(), self.batch_lock, self.limits, self.clock, self.notifier
         )
 
     def revert(self, command: RevertInventory) -> OperationResult:

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     bulk_max_await_ms: int = Field(
         20, ge=1, le=10_000, description="How long the sidecar gathers a bulk delivery"
     )
+    bulk_order_locks: bool = Field(
+        False,
+        description="Take the Dapr lock of every order of a bulk delivery too (costs two "
+        "sidecar calls per order; correctness comes from the database either way)",
+    )
     relay_batch_size: int = Field(100, ge=1, le=10_000)
     relay_bulk_publish: bool = Field(
         True, description="Publish each run of events on one topic in one bulk call"
