@@ -165,7 +165,11 @@ def test_reverts_racing_bulk_deliveries_without_order_locks_leave_the_stock_rest
     def pay() -> None:
         start.wait()
         for first in range(0, 100, 10):
-            retrying(inventory.deduct_batch, orders[first : first + 10])
+            batch = orders[first : first + 10]
+            for _ in range(50):  # as Dapr redelivers a batch with an entry answered RETRY
+                answers = retrying(inventory.deduct_batch, batch)
+                if not any(isinstance(answer, Exception) for answer in answers):
+                    break
 
     def cancel() -> None:
         start.wait()

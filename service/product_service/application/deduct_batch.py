@@ -23,6 +23,7 @@ from product_service.application.deduct import (
     refusal,
 )
 from product_service.application.errors import ConcurrentOperation, DuplicateOperation
+from product_service.application.idempotency import ATTEMPTS
 from product_service.application.ports import (
     Clock,
     DistributedLock,
@@ -150,23 +151,27 @@ def decide_one_by_one(
     commands: Sequence[DeductInventory], uow: UnitOfWork, clock: Clock
 ) -> dict[int, BatchAnswer]:
     """The careful path: one transaction, each order in its own savepoint."""
-    results: dict[int, BatchAnswer] = {}
     with uow:
         # Lock every SKU first, in ascending order: later updates never wait in another order.
         uow.skus.lock_many(line.sku_id for c in commands for line in c.lines)
-        for command in commands:
-            try:
-                with uow.savepoint():
-                    results[command.order_id] = deduct_once(command, uow, clock)
-            except DuplicateOperation:
-                record = uow.inbox.get(command.order_id, Operation.DEDUCT)
-                results[command.order_id] = (
-                    OperationResult.duplicate_of(record)
-                    if record is not None and record.is_settled
-                    else ConcurrentOperation(f"order {command.order_id} changed under us; retry")
-                )
+        results = {command.order_id: _decide_alone(command, uow, clock) for command in commands}
         uow.commit()
     return results
+
+
+def _decide_alone(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> BatchAnswer:
+    """Like decide_once, in a savepoint: when a concurrent writer recorded the order first, its
+    record decides (a duplicate), or, when that record is a revert's placeholder, the order is
+    decided again and refused."""
+    for _attempt in range(ATTEMPTS):
+        try:
+            with uow.savepoint():
+                return deduct_once(command, uow, clock)
+        except DuplicateOperation:
+            record = uow.inbox.get(command.order_id, Operation.DEDUCT)
+            if record is not None and record.is_settled:
+                return OperationResult.duplicate_of(record)
+    return ConcurrentOperation(f"order {command.order_id} kept changing under us; retry")
 
 
 @dataclass
