@@ -18,8 +18,22 @@ from dapr.clients.grpc._response import TopicEventResponse
 from dapr.ext.grpc import App
 from dapr.proto.runtime.v1 import appcallback_pb2
 
-# The handler's answer per entry, in the order of the entries.
-BatchHandler = Callable[[str, Sequence[v1.Event]], Sequence[TopicEventResponse]]
+
+@dataclass(frozen=True)
+class BulkMessage:
+    message_id: str  # the CloudEvent id
+    data: bytes
+
+
+@dataclass(frozen=True)
+class BulkDelivery:
+    topic: str
+    traceparent: str | None  # the sidecar's delivery span, sent as gRPC metadata
+    messages: list[BulkMessage]
+
+
+# The handler's answer per message, in the order of the messages.
+BatchHandler = Callable[[BulkDelivery], Sequence[TopicEventResponse]]
 
 
 @dataclass(frozen=True)
@@ -65,9 +79,9 @@ class _BulkRouter:
         handler = self.batches.get(request.topic)
         if handler is None or request.pubsub_name != self.pubsub_name:
             return None  # the SDK answers UNIMPLEMENTED
-        call_metadata = {f"_metadata_{k}": v for k, v in context.invocation_metadata()}
-        events = [_event(request.topic, entry, call_metadata) for entry in request.entries]
-        answers = handler(request.topic, events)
+        traceparent = dict(context.invocation_metadata()).get("traceparent")
+        messages = [_message(entry) for entry in request.entries]
+        answers = handler(BulkDelivery(request.topic, traceparent, messages))
         return appcallback_pb2.TopicEventBulkResponse(
             statuses=[
                 appcallback_pb2.TopicEventBulkResponseEntry(
@@ -78,24 +92,7 @@ class _BulkRouter:
         )
 
 
-def _event(
-    topic: str, entry: appcallback_pb2.TopicEventBulkRequestEntry, call_metadata: dict[str, str]
-) -> v1.Event:
-    event = v1.Event()
-    extensions: dict[str, str] = dict(call_metadata)
+def _message(entry: appcallback_pb2.TopicEventBulkRequestEntry) -> BulkMessage:
     if entry.HasField("cloud_event"):
-        cloud_event = entry.cloud_event
-        event.SetEventID(cloud_event.id)
-        event.SetEventType(cloud_event.type)
-        event.SetSource(cloud_event.source)
-        event.SetData(cloud_event.data)
-        event.SetContentType(cloud_event.data_content_type)
-        extensions.update({k: str(v) for k, v in cloud_event.extensions.items()})
-    else:
-        event.SetEventID(entry.entry_id)
-        event.SetData(entry.bytes)
-        event.SetContentType(entry.content_type)
-    extensions.update(entry.metadata)
-    event.SetSubject(topic)
-    event.SetExtensions(extensions)
-    return event
+        return BulkMessage(entry.cloud_event.id, entry.cloud_event.data)
+    return BulkMessage(entry.entry_id, entry.bytes)  # not a CloudEvent: daprd's entry id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ from product_service.infrastructure.metrics import BULK_ENTRIES, HANDLER_SECONDS
 from product_service.infrastructure.settings import Settings
 from product_service.infrastructure.telemetry import context_from_traceparent, tracer
 from product_service.interfaces.grpc.answers import RETRY, SUCCESS, message_answer
-from product_service.interfaces.grpc.bulk import BulkOptions, subscribe_in_bulk
+from product_service.interfaces.grpc.bulk import BulkDelivery, BulkOptions, subscribe_in_bulk
 from product_service.interfaces.grpc.intake import Intake
 from product_service.interfaces.grpc.observed import run_batch, run_operation
 
@@ -67,25 +67,25 @@ def register_subscriptions(
     def on_payment_success(event: v1.Event) -> TopicEventResponse:
         return handle(event, deduct)
 
-    def on_payments(topic: str, events: Sequence[v1.Event]) -> list[TopicEventResponse]:
-        started = time.perf_counter()
+    def on_payments(delivery: BulkDelivery) -> list[TopicEventResponse]:
+        started, topic, count = time.perf_counter(), delivery.topic, len(delivery.messages)
         with (
             intake.admit() as admitted,
             tracer().start_as_current_span(
                 f"{topic} process",
-                context=context_from_traceparent(_sidecar_traceparent(events[0])),
+                context=context_from_traceparent(delivery.traceparent),
                 kind=SpanKind.CONSUMER,
                 attributes={
                     "messaging.destination.name": topic,
-                    "messaging.batch.message_count": len(events),
+                    "messaging.batch.message_count": count,
                 },
             ),
         ):
-            answers = _answer_payments(events, inventory) if admitted else [RETRY] * len(events)
+            answers = _answer_payments(delivery, inventory) if admitted else [RETRY] * count
         for answer in answers:
             MESSAGES.labels(topic, answer.status.name).inc()
         HANDLER_SECONDS.labels(topic).observe(time.perf_counter() - started)
-        BULK_ENTRIES.labels(topic).observe(len(events))
+        BULK_ENTRIES.labels(topic).observe(count)
         return answers
 
     payments, dead_letters = topics.payment_succeeded, settings.dead_letter_topic
@@ -151,45 +151,47 @@ def _answer(event: v1.Event, operation: Operation) -> TopicEventResponse:
 
 
 def _answer_payments(
-    events: Sequence[v1.Event], inventory: InventoryService
+    delivery: BulkDelivery, inventory: InventoryService
 ) -> list[TopicEventResponse]:
-    """A bulk delivery: bad entries are dropped alone; the others are decided together."""
-    answers: list[TopicEventResponse] = [RETRY] * len(events)
+    """A bulk delivery: bad messages are dropped alone; the others are decided together."""
+    topic, messages = delivery.topic, delivery.messages
+    answers: list[TopicEventResponse] = [RETRY] * len(messages)
     parsed: list[tuple[int, DeductInventory]] = []
-    for index, event in enumerate(events):
+    for index, message in enumerate(messages):
         try:
-            parsed.append((index, parse_payment(_payload(event), event.EventID())))
+            parsed.append((index, parse_payment(message.data, message.message_id)))
         except EXPECTED_FAILURES as exc:
-            log.warning("%s message %s: DROP: %s", event.Subject(), event.EventID(), exc)
+            log.warning("%s message %s: DROP: %s", topic, message.message_id, exc)
             answers[index] = message_answer(exc)
     if not parsed:
         return answers
     try:
         results = run_batch("deduct", [command for _, command in parsed], inventory.deduct_batch)
     except Exception as exc:  # the whole delivery comes again: database down, or a bug of ours
+        expected = isinstance(exc, EXPECTED_FAILURES)
         log.log(
-            logging.WARNING if isinstance(exc, EXPECTED_FAILURES) else logging.ERROR,
+            logging.WARNING if expected else logging.ERROR,
             "%s bulk delivery of %d: RETRY: %s",
-            events[0].Subject(),
-            len(events),
+            topic,
+            len(messages),
             exc,
-            exc_info=not isinstance(exc, EXPECTED_FAILURES),
+            exc_info=not expected,
         )
         return answers
     for (index, command), result in zip(parsed, results, strict=True):
-        answers[index] = _answer_of(events[index], command.order_id, result)
+        answers[index] = _answer_of(topic, messages[index].message_id, command.order_id, result)
     return answers
 
 
-def _answer_of(event: v1.Event, order_id: int, result: BatchAnswer) -> TopicEventResponse:
+def _answer_of(
+    topic: str, message_id: str, order_id: int, result: BatchAnswer
+) -> TopicEventResponse:
     with about_order(order_id):
         if isinstance(result, OperationResult):
-            _log_result(event.Subject(), result)
+            _log_result(topic, result)
             return SUCCESS
         answer = message_answer(result)
-        log.warning(
-            "%s message %s: %s: %s", event.Subject(), event.EventID(), answer.status.name, result
-        )
+        log.warning("%s message %s: %s: %s", topic, message_id, answer.status.name, result)
         return answer
 
 
