@@ -1237,6 +1237,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--db-orders", type=int, help="orders per db_deduct run (default 2000, quick 500)"
     )
     parser.add_argument("--db-threads", default="1,8", help="db_deduct thread counts")
+    parser.add_argument(
+        "--db-batches",
+        default="1,100",
+        help="db_deduct orders per transaction: 1 (each alone) and a bulk delivery's size",
+    )
     parser.add_argument("--no-db-ceiling", action="store_true", help="skip bench/db_deduct.py")
     parser.add_argument("--daprd-log-level", default="info")
     args = parser.parse_args(argv)
@@ -1279,12 +1284,14 @@ def db_ceiling(args: argparse.Namespace, stamp: str) -> dict[str, Any] | None:
         args.db_threads,
         "--orders",
         str(args.db_orders),
+        "--batches",
+        args.db_batches,
         "--output",
         str(output),
     ]
     say(
         f"db-only ceiling: bench/db_deduct.py, MariaDB, threads {args.db_threads}, "
-        f"{args.db_orders} orders each"
+        f"orders per transaction {args.db_batches}, {args.db_orders} orders each"
     )
     done = subprocess.run(command, stdout=subprocess.DEVNULL, cwd=ROOT, check=False)
     if done.returncode != 0 or not output.exists():
