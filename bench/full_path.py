@@ -75,7 +75,7 @@ DEDUCTED_TOPIC = "OnInventoryDeductSuccess"
 FAILED_TOPIC = "OnInventoryDeductFailed"
 OUTCOME_TOPIC = {"SUCCEEDED": DEDUCTED_TOPIC, "FAILED": FAILED_TOPIC}
 
-DEFAULT_LADDER = (200, 400, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000)
+DEFAULT_LADDER = (200, 400, 600, 800, 1000, 1100, 1200, 1300, 1400, 1600, 2000, 2500, 3000)
 LINES_PER_ORDER = 3
 P99_LIMIT_MS = 250.0
 MIN_ACHIEVED_FRACTION = 0.97
@@ -1222,7 +1222,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="stop waiting for outcomes after this many seconds without one (default 120)",
     )
     parser.add_argument("--gap-seconds", type=float, default=3, help="pause between runs")
-    parser.add_argument("--partitions", type=int, default=6, help="partitions of the topics")
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=1,
+        help="partitions of the topics (1: one service replica batches best; see README)",
+    )
     parser.add_argument(
         "--app-env",
         action="append",

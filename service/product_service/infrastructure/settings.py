@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     )
     grpc_port: int = Field(50051, ge=1, le=65535, description="Dapr app channel (gRPC)")
     grpc_workers: int = Field(16, ge=1, le=256)
+    thread_switch_interval_ms: float | None = Field(
+        1.0, gt=0, le=100, description="Python's thread switch interval in `serve` (Python: 5)"
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535, description="healthz, readyz, operator views")
     dapr_call_timeout_seconds: float = Field(
@@ -83,7 +86,7 @@ class Settings(BaseSettings):
         description="Take the Dapr lock of every order of a bulk delivery too (costs two "
         "sidecar calls per order; correctness comes from the database either way)",
     )
-    relay_batch_size: int = Field(100, ge=1, le=10_000)
+    relay_batch_size: int = Field(500, ge=1, le=10_000)
     relay_bulk_publish: bool = Field(
         True, description="Publish each run of events on one topic in one bulk call"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
@@ -132,4 +133,8 @@ class Server:
 
 
 def serve(settings: Settings) -> int:
+    if settings.thread_switch_interval_ms is not None:
+        # The relay and the handlers wait on sockets most of the time; a shorter interval hands
+        # them the interpreter sooner when a reply arrives while another thread computes.
+        sys.setswitchinterval(settings.thread_switch_interval_ms / 1000)
     return Server(settings, bootstrap_server(settings)).run()
