@@ -139,6 +139,12 @@ def per_second(times: Iterable[float], start: float, length: int | None = None) 
     return [counts.get(second, 0) for second in range(size)]
 
 
+def keeps_up(target: float, achieved: float, complete_in_drain: bool) -> tuple[bool, list[str]]:
+    """The throughput verdict: the service kept pace with the target rate (latency aside)."""
+    sustained, reasons = judge(target, achieved, 0.0, complete_in_drain)
+    return sustained, reasons
+
+
 def judge(
     target: float,
     achieved: float,
@@ -591,7 +597,9 @@ class OutcomeReader:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            messages = self._consumer.consume(num_messages=1000, timeout=0.1)
+            # consume() waits for num_messages or the timeout, whichever comes first: a long
+            # timeout would add up to itself to every latency at low rates (it did: 50 ms).
+            messages = self._consumer.consume(num_messages=1000, timeout=0.002)
             now = time.monotonic()
             for message in messages:
                 if message.error() is None:
@@ -1206,6 +1214,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the steady run always made at this rate for --duration (0: none; default 500)",
     )
     parser.add_argument(
+        "--throughput-rate",
+        type=float,
+        default=1000,
+        help="a --duration run at this rate judged on keeping pace alone: at least 97%% of it"
+        " came back during the run and the rest within the drain (0: none; default 1000)",
+    )
+    parser.add_argument(
         "--rate", type=float, help="rate for hot (burst: twice it) instead of the steady best"
     )
     parser.add_argument("--burst-seconds", type=float, default=10)
@@ -1376,6 +1391,27 @@ def scenarios(args: argparse.Namespace, bench: Bench, report: dict[str, Any]) ->
                 "p99_ms": baseline.latency_ms.get("p99"),
                 "sustained": baseline.sustained,
             }
+        if args.throughput_rate > 0:
+            run = bench.measure(
+                runs,
+                f"throughput {args.throughput_rate:g}",
+                "throughput",
+                args.throughput_rate,
+                args.duration,
+            )
+            kept_up, reasons = keeps_up(run.target_rate, run.achieved_per_s, run.complete_in_drain)
+            report["steady"]["throughput"] = {
+                "rate": args.throughput_rate,
+                "run": run.name,
+                "achieved_per_s": run.achieved_per_s,
+                "p99_ms": run.latency_ms.get("p99"),
+                "kept_up": kept_up,
+                "verdict": reasons,
+            }
+            say(
+                f"throughput {args.throughput_rate:g}/s for {args.duration:g} s: "
+                + ("kept up" if kept_up else "did not keep up: " + "; ".join(reasons))
+            )
     base = args.rate if args.rate is not None else best
     if base is None and wanted - {"steady"}:
         say("no sustained steady rate and no --rate: burst and hot are skipped")
@@ -1553,6 +1589,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     baseline = (report.get("steady") or {}).get("baseline")
     if baseline:
         print(f"p99 at {baseline['rate']:g} orders/s: {_cell(baseline['p99_ms'])} ms")
+    throughput = (report.get("steady") or {}).get("throughput")
+    if throughput:
+        print(
+            f"throughput at {throughput['rate']:g} orders/s: achieved "
+            f"{throughput['achieved_per_s']:.1f}/s, p99 {_cell(throughput['p99_ms'])} ms, "
+            + ("kept up" if throughput["kept_up"] else "did not keep up")
+        )
     if failure:
         print(f"FAILED: {failure}")
     for run in runs:

@@ -92,6 +92,12 @@ def test_judge_at_the_limits_passes() -> None:
     assert not fp.judge(500, 484.9, 250.0, True)[0]
 
 
+def test_keeping_up_ignores_latency_but_not_pace_or_drain() -> None:
+    assert fp.keeps_up(1000, 985.0, True) == (True, [])
+    assert not fp.keeps_up(1000, 969.0, True)[0]
+    assert not fp.keeps_up(1000, 1000.0, False)[0]
+
+
 # -- the steady search ---------------------------------------------------------------------
 
 
