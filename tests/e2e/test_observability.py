@@ -194,17 +194,24 @@ def test_metrics_count_exactly_the_traffic_sent(world: World, stack: Running) ->
 
     assert delta(before, after, "product_messages_total", topic=topic, answer="success") == 5
     assert delta(before, after, "product_messages_total", topic=topic, answer="retry") == 0
-    assert delta(before, after, "product_handler_seconds_count", topic=topic) == 5
+    # Payments come in bulk deliveries: one handler call and one transaction per delivery.
+    deliveries = delta(before, after, "product_bulk_delivery_entries_count", topic=topic)
+    assert delta(before, after, "product_bulk_delivery_entries_sum", topic=topic) == 5
+    assert 1 <= deliveries <= 5
+    assert delta(before, after, "product_handler_seconds_count", topic=topic) == deliveries
     succeeded = {"operation": "deduct", "outcome": "SUCCEEDED", "reason": "NONE"}
     short = {"operation": "deduct", "outcome": "FAILED", "reason": "INSUFFICIENT_STOCK"}
     assert delta(before, after, "product_outcomes_total", **succeeded) == 3
     assert delta(before, after, "product_outcomes_total", **short) == 2
-    assert delta(before, after, "product_transaction_seconds_count", operation="deduct") == 5
+    transactions = delta(before, after, "product_transaction_seconds_count", operation="deduct")
+    assert transactions == deliveries
     assert delta(before, after, "product_outbox_published_total", path="relay") == 5
-    assert (
-        delta(before, after, "product_lock_acquisitions_total", kind="order", result="acquired")
-        == 5
-    )
+    # Bulk deliveries take no order lock unless PRODUCT_BULK_ORDER_LOCKS is set.
+    lock_calls = [
+        delta(before, after, "product_lock_acquisitions_total", kind="order", result=result)
+        for result in ("acquired", "refused", "store_unavailable")
+    ]
+    assert lock_calls == [0, 0, 0]
     assert after[("product_outbox_oldest_age_seconds", frozenset())] == 0
 
 
