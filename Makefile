@@ -78,6 +78,7 @@ lint: install
 	$(VENV)/bin/ruff check service tests bench tools hatch_build.py
 	$(VENV)/bin/ruff format --check service tests bench tools hatch_build.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy bench/db_deduct.py bench/full_path.py bench/e2e_latency.py
 
 infra-up:
 	scripts/infra up

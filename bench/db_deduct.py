@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,7 +26,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from product_service.application.deduct_batch import decide_one_by_one, decide_together
+from product_service.application.deduct_batch import (
+    BatchAnswer,
+    decide_one_by_one,
+    decide_together,
+)
 from product_service.application.errors import TransientError
 from product_service.application.results import OperationResult
 from product_service.application.service import InventoryService
@@ -97,10 +102,10 @@ def run(
     def decide(chunk: list[DeductInventory]) -> list[Outcome]:
         if batch == 1:
             return [inventory.deduct(chunk[0]).outcome]
-        if batch_path == "one-by-one":
-            decided = decide_one_by_one(chunk, inventory.uow_factory(), inventory.clock)
-        else:
-            decided = decide_together(chunk, inventory.uow_factory(), inventory.clock)
+        decide_batch = decide_one_by_one if batch_path == "one-by-one" else decide_together
+        decided: Mapping[int, BatchAnswer] = decide_batch(
+            chunk, inventory.uow_factory(), inventory.clock
+        )
         return [r.outcome for r in decided.values() if isinstance(r, OperationResult)]
 
     def deduct(chunk: list[DeductInventory]) -> list[Outcome]:
