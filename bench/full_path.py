@@ -26,7 +26,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -48,6 +47,12 @@ if TYPE_CHECKING:
     from product_service.application.service import InventoryService
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "tools") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tools"))  # devstack, when run as a script
+
+from devstack.kafka import dapr_cloud_event, dapr_partition  # noqa: E402
+from devstack.net import port_open  # noqa: E402
+
 RESULTS_DIR = ROOT / "bench" / "results"
 HOST = "127.0.0.1"
 DATABASE_URL = os.environ.get(
@@ -275,35 +280,10 @@ def make_orders(
     return orders
 
 
-def dapr_partition(key: str, partitions: int) -> int:
-    """The partition daprd's Kafka publisher picks for `partitionKey` = key (sarama's hash
-    partitioner: FNV-1a 32, as int32, Go's truncating %, absolute value); the same function
-    as tests/e2e/kafka_io.py."""
-    h = 0x811C9DC5
-    for byte in key.encode():
-        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
-    signed = h - (1 << 32) if h >= (1 << 31) else h
-    return abs(signed) % partitions
-
-
-def cloud_event(
-    topic: str, data: Any, event_id: str, at: datetime, pubsub: str = "pubsub"
-) -> bytes:
-    """The CloudEvent JSON envelope a Dapr publisher writes into Kafka."""
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": "bench-full-path",
-            "type": "com.dapr.event.sent",
-            "datacontenttype": "application/json",
-            "topic": topic,
-            "pubsubname": pubsub,
-            "time": at.isoformat(),
-            "data": data,
-        },
-        separators=(",", ":"),
-    ).encode()
+def cloud_event(topic: str, data: Any, event_id: str, at: datetime) -> bytes:
+    """A payment record's value: the envelope a Dapr publisher writes, compact JSON."""
+    envelope = dapr_cloud_event(topic, data, event_id, "bench-full-path", at=at)
+    return json.dumps(envelope, separators=(",", ":")).encode()
 
 
 def outcome_of(value: bytes | None) -> tuple[int, str] | None:
@@ -1283,14 +1263,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def db_ceiling(args: argparse.Namespace, stamp: str) -> dict[str, Any] | None:
     """bench/db_deduct.py on MariaDB (it drops and migrates product_bench, so it runs before
     the stack): the best orders/s over its thread counts."""
@@ -1489,9 +1461,6 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    tools = str(ROOT / "tools")
-    if tools not in sys.path:
-        sys.path.insert(0, tools)
     from devstack import Stack
 
     signal.signal(signal.SIGTERM, _interrupt)

@@ -9,27 +9,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-FNV32_OFFSET = 0x811C9DC5
-FNV32_PRIME = 0x01000193
-
-
-def dapr_partition(key: str, partitions: int) -> int:
-    """The partition daprd's Kafka publisher picks for `partitionKey` = key.
-
-    daprd uses sarama's hash partitioner: FNV-1a 32 of the key, taken as int32, Go's truncating
-    `%`, then the absolute value. librdkafka's own partitioners differ, so the producer below
-    names the partition explicitly and lands next to what Dapr published with the same key.
-    """
-    h = FNV32_OFFSET
-    for byte in key.encode():
-        h = ((h ^ byte) * FNV32_PRIME) & 0xFFFFFFFF
-    signed = h - (1 << 32) if h >= (1 << 31) else h
-    return abs(signed) % partitions
+from devstack.kafka import dapr_cloud_event, dapr_partition
 
 
 @dataclass(frozen=True)
@@ -84,17 +68,9 @@ class DaprStyleProducer:
 
     def publish(self, topic: str, data: Any, key: str, event_id: str | None = None) -> int:
         """Writes one event and waits for the broker; returns the partition it went to."""
-        envelope = {
-            "specversion": "1.0",
-            "id": event_id or str(uuid.uuid4()),
-            "source": self._source,
-            "type": "com.dapr.event.sent",
-            "datacontenttype": "application/json",
-            "topic": topic,
-            "pubsubname": self._pubsub,
-            "time": datetime.now(UTC).isoformat(),
-            "data": data,
-        }
+        envelope = dapr_cloud_event(
+            topic, data, event_id or str(uuid.uuid4()), self._source, self._pubsub
+        )
         partition = dapr_partition(key, self.partition_count(topic))
         errors: list[KafkaError] = []
 

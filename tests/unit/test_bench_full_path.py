@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import pytest
 
 from bench import full_path as fp
-from tests.e2e.kafka_io import dapr_partition as e2e_dapr_partition
 
 # -- percentiles and series ----------------------------------------------------------------
 
@@ -284,13 +283,6 @@ def test_payment_envelope_is_what_a_dapr_publisher_writes() -> None:
             {"product_id": 9, "sku_id": 90, "quantity": 3},
         ],
     }
-
-
-def test_partition_matches_the_e2e_helper_and_daprd() -> None:
-    for key in ("1", "42", "12345678901", "order-x", ""):
-        for partitions in (1, 6, 12):
-            assert fp.dapr_partition(key, partitions) == e2e_dapr_partition(key, partitions)
-    assert {fp.dapr_partition(str(i), 6) for i in range(100)} == set(range(6))
 
 
 def test_outcome_of_reads_order_and_event_id() -> None:

@@ -1,4 +1,5 @@
-"""Start a new Kafka consumer group at the current end of its topics.
+"""Kafka as Dapr uses it: what a Dapr publisher writes (envelope, partition), and starting a new
+consumer group at the current end of its topics.
 
 The full profile's pub/sub reads a new consumer group from the oldest offset, so that nothing
 published before the sidecar joined is skipped. For a fresh per-run group in tests that would
@@ -10,7 +11,47 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
+
+FNV32_OFFSET = 0x811C9DC5
+FNV32_PRIME = 0x01000193
+
+
+def dapr_partition(key: str, partitions: int) -> int:
+    """The partition daprd's Kafka publisher picks for `partitionKey` = key.
+
+    daprd uses sarama's hash partitioner: FNV-1a 32 of the key, taken as int32, Go's truncating
+    `%`, then the absolute value. librdkafka's own partitioners differ, so producers that stand
+    in for Dapr name the partition explicitly and land next to what Dapr published with the key.
+    """
+    h = FNV32_OFFSET
+    for byte in key.encode():
+        h = ((h ^ byte) * FNV32_PRIME) & 0xFFFFFFFF
+    signed = h - (1 << 32) if h >= (1 << 31) else h
+    return abs(signed) % partitions
+
+
+def dapr_cloud_event(
+    topic: str,
+    data: Any,
+    event_id: str,
+    source: str,
+    pubsub: str = "pubsub",
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The CloudEvent envelope a Dapr publisher writes into Kafka (JSON data inline)."""
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": source,
+        "type": "com.dapr.event.sent",
+        "datacontenttype": "application/json",
+        "topic": topic,
+        "pubsubname": pubsub,
+        "time": (at or datetime.now(UTC)).isoformat(),
+        "data": data,
+    }
 
 
 def start_group_at_end(
