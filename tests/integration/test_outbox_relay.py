@@ -275,3 +275,18 @@ def test_relay_publishes_runs_of_one_topic_in_bulk_and_keeps_a_refused_event(
     assert publisher.bulk_calls[0] == ["401", "402"]
     assert [m.key for m in publisher.published] == ["401", "402", "403", "404"]
     assert unpublished_rows(engine) == 0
+
+
+def test_flush_right_after_start_waits_for_what_an_earlier_process_left(
+    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+) -> None:
+    sku = inventory.create_product(product_with(5)).skus[0]
+    for order_id in range(1001, 1011):  # committed, never published: the process died
+        inventory.deduct(order(order_id, (sku.id, 1)))
+    relay = relay_for(store, RecordingPublisher())
+    relay.start()
+
+    assert relay.flush(timeout=10)
+
+    assert unpublished_rows(engine) == 0
+    relay.stop()

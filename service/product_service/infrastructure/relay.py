@@ -140,9 +140,10 @@ class OutboxRelay(OutboxNotifier):
         self._thread.start()
 
     def flush(self, timeout: float) -> bool:
-        """Waits until every event committed so far is published; False on timeout."""
+        """Waits until every event committed so far is published, those an earlier process
+        left included (queued by the first pass); False on timeout."""
         deadline = self._monotonic() + timeout
-        while self.in_flight():
+        while not self._seeded or self.in_flight():
             if self._monotonic() >= deadline or not self._thread.is_alive():
                 return False
             self._wake.set()
