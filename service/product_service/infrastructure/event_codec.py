@@ -141,6 +141,8 @@ def _plain_payment(document: dict[str, object], message_id: str) -> DeductInvent
     if document.keys() != _PAYMENT_KEYS or type(details) is not list:
         return None
     order_id = _plain_int(document["OrderId"], _INT64)
+    if order_id is None:
+        return None
     lines: list[OrderLine] = []
     for detail in details:
         if type(detail) is not dict or detail.keys() != _LINE_KEYS:
@@ -148,10 +150,10 @@ def _plain_payment(document: dict[str, object], message_id: str) -> DeductInvent
         sku_id = _plain_int(detail["sku_id"], _INT64)
         quantity = _plain_int(detail["quantity"], _INT32)
         product_id = _plain_int(detail["product_id"], _INT64)
-        if order_id is None or sku_id is None or quantity is None or product_id is None:
+        if sku_id is None or quantity is None or product_id is None:
             return None
         lines.append(OrderLine(sku_id, quantity, product_id))
-    return None if order_id is None else DeductInventory(order_id, tuple(lines), message_id)
+    return DeductInventory(order_id, tuple(lines), message_id)
 
 
 def _plain_int(value: object, bound: int) -> int | None:
