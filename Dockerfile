@@ -1,22 +1,28 @@
 # Container image of the product service: `product-service serve` beside a Dapr sidecar.
 # Build:  docker build -t product-service:0.1.0 .
 # Stage 1 builds the wheel (the protobuf modules are generated from proto/ by the build) and
-# installs it into a virtual environment; stage 2 copies only that environment: no compilers,
+# installs it with the locked dependencies (uv.lock, hashes checked) into a virtual environment; stage 2 copies only that environment: no compilers,
 # no build tools, no sources. Runs as a non-root user and writes nothing outside /tmp, so it
 # works with a read-only root file system (mount an emptyDir at /tmp, as k8s/ does).
 # Same Python line as development (3.11); pin a digest too where your registry allows.
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 UV_PYTHON_DOWNLOADS=never
 WORKDIR /src
-RUN pip install --no-cache-dir build==1.3.0
-COPY pyproject.toml hatch_build.py README.md ./
+# The pinned uv (hash-checked) builds the wheel and exports the runtime part of uv.lock with
+# hashes; pip installs exactly that, then the wheel without resolving anything.
+COPY scripts/uv.requirements scripts/
+RUN pip install --no-cache-dir --require-hashes --no-deps -r scripts/uv.requirements
+COPY pyproject.toml uv.lock hatch_build.py README.md ./
 COPY proto/ proto/
 COPY service/ service/
-RUN python -m build --wheel --outdir /dist . \
+RUN uv build --wheel --out-dir /dist . \
+ && uv export --frozen --no-dev --no-emit-project --format requirements-txt -o /dist/requirements.txt \
  && python -m venv /opt/product-service \
- && /opt/product-service/bin/pip install --no-cache-dir /dist/*.whl \
+ && /opt/product-service/bin/pip install --no-cache-dir --require-hashes -r /dist/requirements.txt \
+ && /opt/product-service/bin/pip install --no-cache-dir --no-deps /dist/*.whl \
+ && /opt/product-service/bin/pip check \
  && /opt/product-service/bin/product-service serve --help > /dev/null
 
 FROM ${PYTHON_IMAGE}

@@ -5,18 +5,23 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-BENCH_STAMP := $(VENV)/.installed-bench
+# The pinned uv; it installs exactly what uv.lock says (hashes checked) into $(VENV).
+UV     := PYTHON=$(PYTHON) scripts/uv
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: install demo run test test-unit test-integration test-smoke test-e2e test-faults test-deploy lint infra-up infra-down infra-status bench clean
+.PHONY: install lock demo run test test-unit test-integration test-smoke test-e2e test-faults test-deploy lint infra-up infra-down infra-status bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml hatch_build.py $(PROTOS)
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+$(STAMP): pyproject.toml uv.lock hatch_build.py $(PROTOS)
+	@echo "installing from uv.lock (hashes checked) into $(VENV)"
+	$(UV) sync --locked --extra dev --reinstall-package product-service
 	@touch $@
+
+## Refresh uv.lock after changing dependencies in pyproject.toml (only what changed moves);
+## `make lock UPGRADE=1` moves every package to the newest version pyproject.toml allows.
+lock:
+	$(UV) lock $(if $(UPGRADE),--upgrade)
 
 ## The embedded demo: the service beside a real daprd, SQLite, in-memory pub/sub; no servers.
 demo: install
@@ -66,13 +71,10 @@ test-deploy: install
 ## the product service beside its daprd on Kafka, Redis and MariaDB (database product_bench).
 ## Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick --scenario steady".
 BENCH_ARGS ?=
-bench: $(BENCH_STAMP)
+bench: install
+	$(UV) sync --locked --extra dev --extra bench
 	scripts/infra up
 	$(PY) bench/full_path.py $(BENCH_ARGS)
-
-$(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
-	@touch $@
 
 lint: install
 	$(VENV)/bin/ruff check service tests bench tools hatch_build.py
