@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from tests.e2e.conftest import E2E_DATABASE_URL, Running
 from tests.e2e.world import DEDUCTED, World
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -58,12 +58,6 @@ class Trace:
         assert len(found) == 1, f"{service} {pattern!r} under {parent}: {found}; trace has {names}"
         return found[0]
 
-    def has(self, service: str, pattern: str) -> bool:
-        return any(
-            self.service[sid] == service and re.fullmatch(pattern, span["operationName"])
-            for sid, span in self.spans.items()
-        )
-
     def children(self, parent: str, pattern: str) -> list[str]:
         return [
             sid
@@ -72,24 +66,15 @@ class Trace:
         ]
 
 
-def jaeger_trace(trace_id: str, needed: list[tuple[str, str]], timeout: float = 60) -> Trace:
-    """Polls Jaeger until the trace holds a span for each (service, operation pattern): the
-    app and both sidecars export in batches, each on its own schedule."""
-    deadline = time.monotonic() + timeout
-    missing = needed
-    while True:
-        try:
-            data = _get_json(f"{JAEGER}/api/traces/{trace_id}")["data"]
-        except OSError:
-            data = []
-        if data:
-            trace = Trace(data[0])
-            missing = [(svc, op) for svc, op in needed if not trace.has(svc, op)]
-            if not missing:
-                return trace
-        if time.monotonic() > deadline:
-            raise AssertionError(f"trace {trace_id} still lacks {missing} after {timeout}s")
-        time.sleep(0.5)
+def read_trace(trace_id: str) -> Trace:
+    """The trace as Jaeger holds it now (the app and both sidecars export in batches, each on
+    its own schedule, so it may still be growing)."""
+    try:
+        data = _get_json(f"{JAEGER}/api/traces/{trace_id}")["data"]
+    except OSError as error:
+        raise AssertionError(f"Jaeger did not answer for trace {trace_id}: {error}") from error
+    assert data, f"Jaeger has no trace {trace_id} yet"
+    return Trace(data[0])
 
 
 def paid_order_trace(world: World) -> tuple[int, str, str]:
@@ -98,7 +83,7 @@ def paid_order_trace(world: World) -> tuple[int, str, str]:
     order = world.new_order_id()
     world.pay(order, [(sku, 1)])
     world.wait_outcome(order, DEDUCTED)
-    [received] = world.sim.received(order, DEDUCTED)
+    received = world.sim.received(order, DEDUCTED)[0]  # a re-sent copy carries the same trace
     _version, trace_id, receipt_span, _flags = received.traceparent.split("-")
     return order, trace_id, receipt_span
 
@@ -108,28 +93,23 @@ def test_one_trace_runs_from_the_simulators_publish_to_its_receipt(world: World)
     payment, outcome = re.escape(world.wire("OnPaymentSuccess")), re.escape(world.wire(DEDUCTED))
     publish_api = r"/dapr\.proto\.runtime\.v1\.Dapr/PublishEvent"
 
-    trace = jaeger_trace(
-        trace_id,
-        [
-            ("order-simulator", publish_api),
-            ("order-simulator", r"pubsub/" + outcome),
-            ("product-service", r"publish " + outcome),
-            ("product-service", r"(SELECT|INSERT|UPDATE) .*"),
-        ],
-    )
+    def linked_from_publish_to_receipt() -> None:
+        trace = read_trace(trace_id)
+        sim_publish = trace.one("order-simulator", publish_api)
+        delivery = trace.one("product-service", r"pubsub/" + payment, parent=sim_publish)
+        handler = trace.one("product-service", payment + r" process", parent=delivery)
+        use_case = trace.one("product-service", r"inventory\.deduct(_batch)?", parent=handler)
+        sql = trace.children(use_case, r"(SELECT|INSERT|UPDATE) .*")
+        assert len(sql) >= 5, f"expected the deduct's SQL under {use_case}, found {sql}"
+        our_publish = trace.one("product-service", r"publish " + outcome, parent=use_case)
+        sidecar_publish = trace.one("product-service", publish_api, parent=our_publish)
+        assert receipt in trace.spans, f"the simulator's receipt span {receipt} is not exported yet"
+        assert trace.parent(receipt) == sidecar_publish
+        assert trace.service[receipt] == "order-simulator"
+        assert trace.spans[handler]["tags"]  # attributes travel: the message id is on the span
+        assert str(order) in json.dumps(trace.spans[use_case]["tags"])
 
-    sim_publish = trace.one("order-simulator", publish_api)
-    delivery = trace.one("product-service", r"pubsub/" + payment, parent=sim_publish)
-    handler = trace.one("product-service", payment + r" process", parent=delivery)
-    use_case = trace.one("product-service", r"inventory\.deduct(_batch)?", parent=handler)
-    sql = trace.children(use_case, r"(SELECT|INSERT|UPDATE) .*")
-    assert len(sql) >= 5, f"expected the deduct's SQL under {use_case}, found {sql}"
-    our_publish = trace.one("product-service", r"publish " + outcome, parent=use_case)
-    sidecar_publish = trace.one("product-service", publish_api, parent=our_publish)
-    assert trace.parent(receipt) == sidecar_publish
-    assert trace.service[receipt] == "order-simulator"
-    assert trace.spans[handler]["tags"]  # attributes travel: the message id is on the span
-    assert str(order) in json.dumps(trace.spans[use_case]["tags"])
+    eventually(linked_from_publish_to_receipt, timeout=60, interval=0.5)
 
 
 def test_log_lines_about_an_order_carry_the_trace_id_jaeger_shows(
@@ -137,11 +117,16 @@ def test_log_lines_about_an_order_carry_the_trace_id_jaeger_shows(
 ) -> None:
     order, trace_id, _receipt = paid_order_trace(world)
 
-    text = Path(stack.product.log_path).read_text()
-    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-    about_order = [line for line in lines if line.get("order_id") == order]
+    def lines_about_the_order() -> tuple[str, list[dict[str, Any]]]:
+        text = Path(stack.product.log_path).read_text()
+        complete = text[: text.rfind("\n") + 1]  # the app may be writing the last line now
+        lines = [json.loads(line) for line in complete.splitlines() if line.startswith("{")]
+        about_order = [line for line in lines if line.get("order_id") == order]
+        assert about_order, f"no JSON log line names order {order}"
+        return complete, about_order
 
-    assert about_order, f"no JSON log line names order {order}"
+    text, about_order = eventually(lines_about_the_order, timeout=30)
+
     assert {line["trace_id"] for line in about_order} == {trace_id}
     assert all(len(line["span_id"]) == 16 for line in about_order)
     # The database URL's credentials appear nowhere in the log (the URL is logged masked).
@@ -182,37 +167,35 @@ def test_metrics_count_exactly_the_traffic_sent(world: World, stack: Running) ->
     for order in orders:
         world.wait_outcome(order)
     topic = world.wire("OnPaymentSuccess")
-    # An outcome can reach the simulator a moment before its handler has counted its answer.
-    deadline = time.monotonic() + 30
-    while True:
-        after = metric_samples(stack)
-        counted = delta(before, after, "product_messages_total", topic=topic, answer="success")
-        if counted >= 5 and after[("product_outbox_backlog", frozenset())] == 0:
-            break
-        assert time.monotonic() < deadline, f"metrics did not settle: {counted} answers counted"
-        time.sleep(0.2)
-
-    assert delta(before, after, "product_messages_total", topic=topic, answer="success") == 5
-    assert delta(before, after, "product_messages_total", topic=topic, answer="retry") == 0
-    # Payments come in bulk deliveries: one handler call and one transaction per delivery.
-    deliveries = delta(before, after, "product_bulk_delivery_entries_count", topic=topic)
-    assert delta(before, after, "product_bulk_delivery_entries_sum", topic=topic) == 5
-    assert 1 <= deliveries <= 5
-    assert delta(before, after, "product_handler_seconds_count", topic=topic) == deliveries
     succeeded = {"operation": "deduct", "outcome": "SUCCEEDED", "reason": "NONE"}
     short = {"operation": "deduct", "outcome": "FAILED", "reason": "INSUFFICIENT_STOCK"}
-    assert delta(before, after, "product_outcomes_total", **succeeded) == 3
-    assert delta(before, after, "product_outcomes_total", **short) == 2
-    transactions = delta(before, after, "product_transaction_seconds_count", operation="deduct")
-    assert transactions == deliveries
-    assert delta(before, after, "product_outbox_published_total", path="relay") == 5
-    # Bulk deliveries take no order lock unless PRODUCT_BULK_ORDER_LOCKS is set.
-    lock_calls = [
-        delta(before, after, "product_lock_acquisitions_total", kind="order", result=result)
-        for result in ("acquired", "refused", "store_unavailable")
-    ]
-    assert lock_calls == [0, 0, 0]
-    assert after[("product_outbox_oldest_age_seconds", frozenset())] == 0
+
+    def counted_exactly() -> None:
+        # An outcome reaches the simulator before its handler has counted its answer, and the
+        # relay counts a publish after marking its row published: read until all settled.
+        after = metric_samples(stack)
+        assert delta(before, after, "product_messages_total", topic=topic, answer="success") == 5
+        assert delta(before, after, "product_messages_total", topic=topic, answer="retry") == 0
+        # Payments come in bulk deliveries: one handler call and one transaction per delivery.
+        deliveries = delta(before, after, "product_bulk_delivery_entries_count", topic=topic)
+        assert delta(before, after, "product_bulk_delivery_entries_sum", topic=topic) == 5
+        assert 1 <= deliveries <= 5
+        assert delta(before, after, "product_handler_seconds_count", topic=topic) == deliveries
+        assert delta(before, after, "product_outcomes_total", **succeeded) == 3
+        assert delta(before, after, "product_outcomes_total", **short) == 2
+        transactions = delta(before, after, "product_transaction_seconds_count", operation="deduct")
+        assert transactions == deliveries
+        assert delta(before, after, "product_outbox_published_total", path="relay") == 5
+        # Bulk deliveries take no order lock unless PRODUCT_BULK_ORDER_LOCKS is set.
+        lock_calls = [
+            delta(before, after, "product_lock_acquisitions_total", kind="order", result=result)
+            for result in ("acquired", "refused", "store_unavailable")
+        ]
+        assert lock_calls == [0, 0, 0]
+        assert after[("product_outbox_backlog", frozenset())] == 0
+        assert after[("product_outbox_oldest_age_seconds", frozenset())] == 0
+
+    eventually(counted_exactly, timeout=30)
 
 
 def test_every_metric_the_dashboard_queries_is_exposed(stack: Running) -> None:

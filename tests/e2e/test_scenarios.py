@@ -33,6 +33,7 @@ from tests.e2e.world import (
     distinct_ids,
     payment,
 )
+from tests.eventually import eventually
 from tests.fullstack import PRODUCT_ENV, Running, infra, require_managed
 
 pytestmark = pytest.mark.e2e
@@ -76,7 +77,8 @@ def test_paid_order_deducts_stock_and_reports_remaining_stock_and_threshold(worl
     assert world.stock(sku.sku_id) == 7
     assert world.ledger(order) == [(sku.sku_id, "DEDUCT", -3)]
     assert wait_published(world, order, 1) == [(outcome.id, DEDUCTED, True)]
-    assert [o.id for o in world.outcomes(order)] == [outcome.id]
+    # At least once: a retried publish may deliver the same event twice, never a second event.
+    assert distinct_ids(world.outcomes(order)) == [outcome.id]
 
 
 def test_paid_order_latency_median_of_20(world: World, capsys: pytest.CaptureFixture[str]) -> None:
@@ -168,6 +170,8 @@ def test_same_order_five_times_through_dapr_and_five_times_raw_deducts_once_with
     raw_copies = [r for r in copies if (r.envelope or {}).get("source") == "e2e-raw-producer"]
     assert len(raw_copies) == 5 and {(r.envelope or {})["id"] for r in raw_copies} == {raw_id}
 
+    # The sentinel's outcome is keyed by its own order: it may arrive first, on another partition.
+    world.wait_outcome(order)
     outcomes = world.outcomes(order)
     assert {o.topic for o in outcomes} == {DEDUCTED}
     [event_id] = distinct_ids(outcomes)
@@ -532,8 +536,10 @@ def test_every_product_service_method_through_dapr_invocation_with_error_codes(
     )
     refused(rpc.GetOrder, api.GetOrderRequest(order_id=0), bad, "INVALID_ID")
 
-    # The synchronous calls went through the same use cases: their outcomes were published.
-    assert [o.topic for o in world.wait_outcomes(order, count=2)] == [DEDUCTED, REVERTED]
+    # The synchronous calls went through the same use cases: their outcomes were published (on
+    # two topics, so in either order at the simulator).
+    assert world.wait_outcome(order, topic=DEDUCTED).data["OrderId"] == str(order)
+    assert world.wait_outcome(order, topic=REVERTED).data["OrderId"] == str(order)
     assert world.wait_outcome(short).data["Reason"] == "INSUFFICIENT_STOCK"
 
 
@@ -720,8 +726,12 @@ def test_a_burst_is_decided_in_bulk_and_each_outcome_is_keyed_by_its_order_with_
         [(event_id, topic, _)] = wait_published(world, order, 1)
         assert (record.key, (record.envelope or {}).get("id")) == (str(order), event_id)
     assert world.stock(sku.sku_id) == 1000 - 150
-    after = metric_samples(stack)
-    entries = delta(before, after, "product_bulk_delivery_entries_sum", topic=world.wire(PAID))
-    deliveries = delta(before, after, "product_bulk_delivery_entries_count", topic=world.wire(PAID))
-    assert entries == 150
-    assert deliveries < 150
+
+    def counted_in_bulk() -> None:
+        # The handler observes a delivery's size after the relay may already have published.
+        after = metric_samples(stack)
+        topic = world.wire(PAID)
+        assert delta(before, after, "product_bulk_delivery_entries_sum", topic=topic) == 150
+        assert delta(before, after, "product_bulk_delivery_entries_count", topic=topic) < 150
+
+    eventually(counted_in_bulk, timeout=30)
