@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 UV     := PYTHON=$(PYTHON) scripts/uv
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: install lock demo run test test-unit test-integration test-smoke test-e2e test-faults test-deploy lint infra-up infra-down infra-status bench clean
+.PHONY: install lock demo run soak test test-unit test-integration test-smoke test-e2e test-faults test-deploy lint infra-up infra-down infra-status bench clean
 
 install: $(STAMP)
 
@@ -60,6 +60,12 @@ test-e2e: install
 test-faults: install
 	scripts/infra up
 	$(PY) -m pytest tests/faults -m faults
+
+## Flakiness hunt: the e2e and fault suites 5 times in a row with one core kept busy beside
+## them; prints each run's result and duration (scripts/soak -h for the flags).
+SOAK_ARGS ?=
+soak: install
+	scripts/soak $(SOAK_ARGS)
 
 ## Deployment: Dockerfile (hadolint), the wheel in a clean venv, k8s/ rendered by kustomize and
 ## validated (Kubernetes and Dapr CRD schemas), k8s/'s Dapr resources and Consul in real daprd.

@@ -27,8 +27,10 @@ HOST = "127.0.0.1"
 KAFKA_BOOTSTRAP = f"{HOST}:{os.environ.get('KAFKA_PORT', '9092')}"
 REDIS_PORT = int(os.environ.get("REDIS_PORT", "6379"))
 
-# The product service's settings for test runs; tests that restart it start from these.
+# The product service's settings for test runs; tests that restart it start from these. An app
+# keeps the environment it was last started with, so every setting a test overrides is here.
 PRODUCT_ENV: dict[str, str] = {
+    "PRODUCT_BULK_ORDER_LOCKS": "false",
     "PRODUCT_RELAY_PUBLISH_DELAY_MS": "0",
     "PRODUCT_SWEEP_INTERVAL_SECONDS": "2",
     "PRODUCT_SWEEP_MIN_AGE_SECONDS": "3",

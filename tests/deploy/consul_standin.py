@@ -71,7 +71,8 @@ class ConsulStandIn:
         status = "passing"
         if check.get("HTTP"):
             try:
-                ok = httpx.get(check["HTTP"], timeout=1).is_success
+                # Consul's own default check timeout is 10 s; a loaded sidecar can take >1 s.
+                ok = httpx.get(check["HTTP"], timeout=5).is_success
             except httpx.HTTPError:
                 ok = False
             status = "passing" if ok else "critical"

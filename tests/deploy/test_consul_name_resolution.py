@@ -59,7 +59,10 @@ def test_sidecars_register_in_consul_and_resolve_each_other_through_it(
             assert consul.queried(PRODUCT_APP_ID) >= 1
             order_id = time.time_ns() // 1000
             simulator.client.pay(order_id, [(sku.product_id, sku.id, 2)])
-            [event] = simulator.client.wait_for(order_id, "OnInventoryDeductSuccess", timeout=30)
+            # The first order of a fresh stack waits for both consumer groups to join.
+            [event, *_copies] = simulator.client.wait_for(
+                order_id, "OnInventoryDeductSuccess", timeout=120
+            )
             assert event.data["Sku"][0]["Stock"] == 3
         # selfDeregister: stopped sidecars leave the catalogue.
         assert consul.registered(PRODUCT_APP_ID) == consul.registered(SIMULATOR_APP_ID) == []

@@ -47,5 +47,7 @@ def test_k8s_dapr_resources_load_into_daprd_and_deliver_a_paid_order(
         sku = create_sku(client.product, stock=5)
         order_id = time.time_ns() // 1000
         client.pay(order_id, [(sku.product_id, sku.id, 2)])
-        [event] = client.wait_for(order_id, topic="OnInventoryDeductSuccess", timeout=30)
+        # The first order of a fresh stack waits for both consumer groups to join (readiness
+        # only says the subscriptions are declared): as long as World.warm_up allows.
+        event = client.wait_for(order_id, topic="OnInventoryDeductSuccess", timeout=120)[0]
         assert event.data["Sku"] == [{"Id": str(sku.id), "Quantity": 2, "Stock": 3, "Threshold": 1}]

@@ -172,17 +172,20 @@ class World:
     # -- barriers ----------------------------------------------------------------------------
 
     def barrier_behind_payments(self, key: str) -> None:
-        """Returns once every OnPaymentSuccess keyed `key` sent so far has been handled.
+        """Returns once every OnPaymentSuccess keyed `key` sent so far has been decided.
 
         A sentinel payment is written into the same partition (same key): Dapr hands a
-        partition's messages to the app one at a time, so its outcome comes after theirs.
+        partition's messages to the app in order, so they were decided (in the database) no
+        later than the sentinel. Their outcome events are keyed by their own order ids, on other
+        partitions, and may reach the simulator after the sentinel's: wait for those apart.
         """
         sentinel = self.new_order_id()
         self.raw_pay(sentinel, [(self._barrier(), 1)], key=key)
         self.wait_outcome(sentinel, timeout=90)
 
     def barrier_behind_rejections(self, key: str) -> None:
-        """The same for OnInventoryDeductSuccessDLQ: a never-paid order's revert as sentinel."""
+        """The same for OnInventoryDeductSuccessDLQ: a never-paid order's revert as sentinel
+        (its order's outcome events, too, may arrive after the sentinel's)."""
         sentinel = self.new_order_id()
         self.raw_reject(sentinel, [], key=key)
         self.wait_outcome(sentinel, topic=REVERTED, timeout=90)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.net import free_port
 from tests.ci import unavailable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -45,12 +46,6 @@ def port_open(port: int, host: str = HOST, timeout: float = 1.0) -> bool:
             return True
     except OSError:
         return False
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def require_port(service: str, port: int) -> None:

@@ -106,7 +106,9 @@ def test_full_stack_outcome_reaches_the_simulator_through_kafka(
         sku = create_sku(client.product, stock=5)  # service invocation across two sidecars
         order_id = time.time_ns() // 1000
         client.pay(order_id, [(sku.product_id, sku.id, 2)])
-        [event] = client.wait_for(order_id, topic="OnInventoryDeductSuccess", timeout=30)
+        # The first order of a fresh stack waits for both consumer groups to join (readiness
+        # only says the subscriptions are declared): as long as World.warm_up allows.
+        event = client.wait_for(order_id, topic="OnInventoryDeductSuccess", timeout=120)[0]
         assert event.data["Sku"] == [{"Id": str(sku.id), "Quantity": 2, "Stock": 3, "Threshold": 1}]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +15,7 @@ from dapr.proto.runtime.v1 import appcallback_pb2 as callback
 from dapr.proto.runtime.v1 import appcallback_pb2_grpc as callback_grpc
 from google.protobuf import empty_pb2
 
+from devstack.net import free_port
 from product_service.application.errors import TransientError
 from product_service.application.service import InventoryService
 from product_service.contract.product.v1 import events_pb2 as events
@@ -43,12 +43,6 @@ class Channel:
     bulk: dict[str, tuple[bool, int, int]]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def channel() -> Iterator[Channel]:
     store = MemoryStore()
@@ -57,7 +51,7 @@ def channel() -> Iterator[Channel]:
     app = App()
     register_subscriptions(app, inventory, Settings(), intake)
     app.add_external_service(pb_grpc.add_ProductServiceServicer_to_server, ProductApi(inventory))
-    port = _free_port()
+    port = free_port()
     thread = threading.Thread(target=app.run, args=(port, "127.0.0.1"), daemon=True)
     thread.start()
     with grpc.insecure_channel(f"127.0.0.1:{port}") as conn:
@@ -308,7 +302,7 @@ def test_with_an_app_token_calls_without_it_are_refused_and_change_nothing() -> 
     app = App(thread_pool=ThreadPoolExecutor(4), interceptors=[AppApiToken("s3cret")])
     register_subscriptions(app, inventory, Settings(), Intake())
     app.add_external_service(pb_grpc.add_ProductServiceServicer_to_server, ProductApi(inventory))
-    port = _free_port()
+    port = free_port()
     threading.Thread(target=app.run, args=(port, "127.0.0.1"), daemon=True).start()
     request = pb.GetSkuRequest(sku_id=sku.id)
     try:

@@ -9,7 +9,6 @@ refused call writes nothing.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from dapr.proto.runtime.v1 import appcallback_pb2_grpc as callback_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devstack.net import free_port
 from product_service.application.service import InventoryService
 from product_service.contract.product.v1 import events_pb2 as events
 from product_service.contract.product.v1 import product_service_pb2 as pb
@@ -68,12 +68,6 @@ def channel() -> Iterator[Channel]:
         grpc.channel_ready_future(conn).result(timeout=10)
         yield Channel(store, callback_grpc.AppCallbackStub(conn), pb_grpc.ProductServiceStub(conn))
     app.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 ids = st.one_of(
