@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from devstack import Sidecar, Stack
-from devstack.components import COMPONENTS_ROOT
+from devstack.components import COMPONENTS_ROOT, resource_dirs
 from devstack.stack import PRODUCT_APP_ID, SIMULATOR_APP_ID
 from product_service.contract.product.v1 import product_service_pb2 as pb
 from tests.ci import unavailable
@@ -63,15 +63,16 @@ def test_committed_profile_loads_into_daprd(
     expected: dict[str, str],
 ) -> None:
     profile_dir = COMPONENTS_ROOT / profile
-    resources = [profile_dir, *[p for p in [profile_dir / app_id] if p.is_dir()]]
     config = profile_dir / "config.yaml"
-    (tmp_path / ".local" / "dapr").mkdir(parents=True)  # the full profile's sqlite NR file
-    sidecar = start_app_less(daprd, app_id, resources, config, tmp_path)
+    (tmp_path / ".dapr").mkdir()  # the full profile's sqlite NR file (the Dapr CLI's folder)
+    sidecar = start_app_less(daprd, app_id, resource_dirs(profile_dir, app_id), config, tmp_path)
     try:
         assert loaded_components(sidecar) == expected
         log = sidecar.log_path.read_text()
         assert "Loading Resiliency configuration: resiliency" in log
         assert "Initialized name resolution to sqlite" in log
+        assert "non-YAML resiliency file" not in log
+        assert "level=error" not in log
     finally:
         sidecar.stop()
 

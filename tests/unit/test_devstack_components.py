@@ -44,7 +44,7 @@ def test_every_component_and_resiliency_has_scopes() -> None:
 
 def test_resiliency_retries_are_bounded_and_exponential_both_ways() -> None:
     for profile in ("embedded", "full"):
-        doc = yaml.safe_load((COMPONENTS_ROOT / profile / "resiliency.yaml").read_text())
+        doc = yaml.safe_load((COMPONENTS_ROOT / profile / "shared" / "resiliency.yaml").read_text())
         retries = doc["spec"]["policies"]["retries"]
         pubsub = doc["spec"]["targets"]["components"]["pubsub"]
         for direction in ("inbound", "outbound"):

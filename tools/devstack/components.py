@@ -16,6 +16,10 @@ import yaml
 
 COMPONENTS_ROOT = Path(__file__).resolve().parents[2] / "components"
 CONFIG_FILE = "config.yaml"
+# A profile is components/<profile>/: config.yaml, shared/ (every app's resources) and
+# <app-id>/ (one app's own). No resources folder holds a sub-folder: daprd warns about every
+# entry of a resources path that is not YAML, folders included.
+SHARED_DIR = "shared"
 RESOURCE_KINDS = ("Component", "Resiliency", "Subscription")
 
 Doc = dict[str, Any]
@@ -51,13 +55,16 @@ def _rename(token: str, wire: Callable[[str], str]) -> str:
     return wire(base) + dot + rest
 
 
+def resource_dirs(profile_dir: Path, app_id: str) -> list[Path]:
+    """What daprd gets as --resources-path for app_id: the shared folder, then the app's own."""
+    return [d for d in (profile_dir / SHARED_DIR, profile_dir / app_id) if d.is_dir()]
+
+
 def load_resources(profile_dir: Path, app_id: str) -> list[Doc]:
     """The profile's resources (shared folder plus the app's own folder) in scope for app_id."""
-    files = sorted(profile_dir.glob("*.yaml")) + sorted((profile_dir / app_id).glob("*.yaml"))
+    files = [path for d in resource_dirs(profile_dir, app_id) for path in sorted(d.glob("*.yaml"))]
     docs: list[Doc] = []
     for path in files:
-        if path.name == CONFIG_FILE and path.parent == profile_dir:
-            continue
         for doc in yaml.safe_load_all(path.read_text()):
             if (
                 isinstance(doc, dict)
