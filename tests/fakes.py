@@ -21,7 +21,6 @@ from product_service.domain.model import (
     Operation,
     Outcome,
     Sku,
-    SkuStatus,
     StockLedgerEntry,
 )
 
@@ -80,13 +79,6 @@ class FakeSkuRepository(ports.SkuRepository):
         self._state.skus[sku.id] = sku
         return sku
 
-    def try_deduct(self, sku_id: int, quantity: int) -> bool:
-        sku = self._state.skus.get(sku_id)
-        if sku is None or sku.status is not SkuStatus.ON_SALE or sku.stock < quantity:
-            return False
-        self._change(sku, stock=sku.stock - quantity, sales=sku.sales + quantity)
-        return True
-
     def release(self, sku_id: int, quantity: int) -> None:
         sku = self._state.skus[sku_id]
         self._change(sku, stock=sku.stock + quantity, sales=sku.sales - quantity)
@@ -99,7 +91,9 @@ class FakeSkuRepository(ports.SkuRepository):
         return True
 
     def lock_many(self, sku_ids: Iterable[int]) -> dict[int, Sku]:
-        return self.get_many(sku_ids)  # one writer at a time: commit swaps the whole state
+        # One writer at a time (commit swaps the whole state): reading the rows locks them.
+        skus = self._state.skus
+        return {i: skus[i] for i in sorted(set(sku_ids)) if i in skus}
 
     def deduct_many(self, units_by_sku: Mapping[int, int]) -> None:
         for sku_id, units in units_by_sku.items():

@@ -60,16 +60,16 @@ def test_a_duplicate_sku_code_is_a_domain_error(engine: Engine) -> None:
         uow.skus.add(uow.products.add("Other", NOW), new_sku(code="TAKEN"))
 
 
-def test_conditional_deduct_refuses_more_than_the_stock(engine: Engine) -> None:
-    sku_id = add_sku(engine, 3)
+def test_locked_skus_are_read_in_id_order_and_deducted_in_one_statement(engine: Engine) -> None:
+    first, second = add_sku(engine, 3), add_sku(engine, 9, code="SECOND")
     with uow_for(engine) as uow:
-        assert uow.skus.try_deduct(sku_id, 4) is False
-        assert uow.skus.try_deduct(sku_id, 3) is True
-        assert uow.skus.try_deduct(sku_id, 1) is False
+        locked = uow.skus.lock_many([second, first, second, 10**9])
+        assert list(locked) == [first, second]  # ascending, each once, unknown ids absent
+        uow.skus.deduct_many({first: 3, second: 4})
         uow.commit()
     with uow_for(engine) as uow:
-        sku = uow.skus.get(sku_id)
-    assert sku is not None and (sku.stock, sku.sales, sku.version) == (0, 3, 1)
+        after = uow.skus.get_many([first, second])
+    assert [(s.stock, s.sales, s.version) for s in after.values()] == [(0, 3, 1), (5, 4, 1)]
 
 
 def test_adjustments_stay_within_zero_and_the_maximum(engine: Engine) -> None:
@@ -89,7 +89,8 @@ def test_adjustments_stay_within_zero_and_the_maximum(engine: Engine) -> None:
 def test_leaving_without_commit_rolls_everything_back(engine: Engine) -> None:
     sku_id = add_sku(engine, 5)
     with pytest.raises(RuntimeError), uow_for(engine) as uow:
-        uow.skus.try_deduct(sku_id, 5)
+        uow.skus.lock_many([sku_id])
+        uow.skus.deduct_many({sku_id: 5})
         uow.ledger.append([StockLedgerEntry(sku_id, -5, LedgerKind.DEDUCT, NOW, order_id=1)])
         uow.outbox.add(InventoryReverted(1, ()), NOW)
         raise RuntimeError("crash before commit")
@@ -178,9 +179,9 @@ def test_a_lock_wait_timeout_on_mariadb_is_worth_a_retry(mariadb_engine: Engine)
     impatient = build_engine(MARIADB_URL)  # its own pool: the session setting dies with it
     try:
         with uow_for(mariadb_engine) as holder:
-            assert holder.skus.try_deduct(sku_id, 1)  # holds the row lock until the block ends
+            assert holder.skus.lock_many([sku_id])  # holds the row lock until the block ends
             with pytest.raises(TransientError, match="1205"), uow_for(impatient) as waiter:
                 waiter.execute(text("SET SESSION innodb_lock_wait_timeout = 1"))
-                waiter.skus.try_deduct(sku_id, 1)
+                waiter.skus.lock_many([sku_id])
     finally:
         impatient.dispose()

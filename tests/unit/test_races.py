@@ -3,6 +3,7 @@ and a revert that finds a deduction committing under it asks to be retried."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 import pytest
@@ -16,7 +17,7 @@ from product_service.application.service import InventoryService
 from product_service.bootstrap import bootstrap
 from product_service.domain.commands import RevertInventory
 from product_service.domain.events import InventoryDeductFailed
-from product_service.domain.model import FailureReason, InboxRecord, Operation, Outcome
+from product_service.domain.model import FailureReason, InboxRecord, Operation, Outcome, Sku
 from product_service.infrastructure.settings import Settings
 from tests.factories import order, product_with
 from tests.fakes import FakeUnitOfWork, FixedClock, MemoryStore
@@ -32,16 +33,18 @@ class RacingUnitOfWork(FakeUnitOfWork):
     def __enter__(self) -> RacingUnitOfWork:
         super().__enter__()
         store, rival, inbox = self._store, self._rival, self.inbox
-        original_add = inbox.add
+        original_add_many = inbox.add_many
 
-        def add_after_rival(record: InboxRecord) -> None:
+        def add_many_after_rival(records: Iterable[InboxRecord]) -> None:
+            records = list(records)
             key = (rival.order_id, rival.operation)
-            if (record.order_id, record.operation) == key and key not in store.state.inbox:
+            if key in {(r.order_id, r.operation) for r in records} and key not in store.state.inbox:
                 store.state.inbox[key] = rival
                 raise DuplicateOperation(str(key))
-            original_add(record)
+            original_add_many(records)
 
-        inbox.add = add_after_rival  # type: ignore[method-assign]
+        inbox.add_many = add_many_after_rival  # type: ignore[method-assign]
+        inbox.add = lambda record: add_many_after_rival([record])  # type: ignore[method-assign]
         return self
 
 
@@ -138,37 +141,34 @@ def test_a_deduct_that_finds_its_preempted_slot_settled_meanwhile_reports_a_dupl
     assert inventory.sku(sku.id).stock == 10
 
 
-class ShortAtUpdate(FakeUnitOfWork):
-    """The stock read says there is enough; the conditional update of `short_sku` finds less."""
+class StaleRead(FakeUnitOfWork):
+    """A plain read of the SKUs says there is plenty; only the locked rows tell the truth."""
 
-    short_sku = 0
-
-    def __enter__(self) -> ShortAtUpdate:
+    def __enter__(self) -> StaleRead:
         super().__enter__()
-        real_try_deduct = self.skus.try_deduct
+        real_get_many = self.skus.get_many
 
-        def try_deduct(sku_id: int, quantity: int) -> bool:
-            return sku_id != self.short_sku and real_try_deduct(sku_id, quantity)
+        def plenty(sku_ids: Iterable[int]) -> dict[int, Sku]:
+            return {i: replace(s, stock=10**6) for i, s in real_get_many(sku_ids).items()}
 
-        self.skus.try_deduct = try_deduct  # type: ignore[method-assign]
+        self.skus.get_many = plenty  # type: ignore[method-assign]
         return self
 
 
-def test_an_order_that_loses_the_stock_race_gives_back_what_it_took_and_names_the_line() -> None:
+def test_an_order_is_decided_against_its_locked_rows_and_names_the_short_line() -> None:
     store = MemoryStore()
     inventory = bootstrap(
-        Settings(), uow_factory=lambda: ShortAtUpdate(store), clock=FixedClock()
+        Settings(), uow_factory=lambda: StaleRead(store), clock=FixedClock()
     ).inventory
-    first, second = inventory.create_product(product_with(10, 10)).skus
-    ShortAtUpdate.short_sku = second.id
+    first, second = inventory.create_product(product_with(10, 3)).skus
     result = inventory.deduct(order(12, (first.id, 3), (second.id, 4)))
     assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.INSUFFICIENT_STOCK)
-    assert [inventory.sku(first.id).stock, inventory.sku(second.id).stock] == [10, 10]
-    assert inventory.sku(first.id).sales == 0
+    assert [store.state.skus[s.id].stock for s in (first, second)] == [10, 3]
+    assert store.state.skus[first.id].sales == 0
     failed = result.event
     assert isinstance(failed, InventoryDeductFailed)
-    assert [line.reason for line in failed.lines] == [
-        FailureReason.NONE,
-        FailureReason.INSUFFICIENT_STOCK,
+    assert [(line.reason, line.available) for line in failed.lines] == [
+        (FailureReason.NONE, 10),
+        (FailureReason.INSUFFICIENT_STOCK, 3),
     ]
     assert inventory.ledger_mismatches() == {}

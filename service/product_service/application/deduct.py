@@ -1,9 +1,17 @@
-"""Deduct an order's stock: all lines or none, once per order whatever the deliveries."""
+"""Deduct orders' stock: all lines or none, once per order whatever the deliveries.
+
+One write protocol for one order and for a batch (a single order is a batch of one): read the
+orders' inbox rows, lock every SKU row they touch once (ascending id, so concurrent writers
+never deadlock), decide each order in memory in delivery order (`domain.stock_book`), then
+write stock, ledger, inbox and outbox with one statement each. A writer that recorded one of
+the orders meanwhile (a replica, the API, a revert) makes the inbox insert fail on its unique
+key: the caller decides again (`idempotency.until_settled`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Sequence
+from datetime import datetime
 
 from product_service.application.errors import DuplicateOperation
 from product_service.application.idempotency import decide_once
@@ -15,24 +23,9 @@ from product_service.application.ports import (
 )
 from product_service.application.results import OperationResult
 from product_service.domain.commands import DeductInventory, OrderLimits
-from product_service.domain.events import (
-    DeductedSku,
-    FailedLine,
-    InventoryDeducted,
-    InventoryDeductFailed,
-    OutcomeEvent,
-)
-from product_service.domain.model import (
-    FailureReason,
-    InboxRecord,
-    LedgerKind,
-    Operation,
-    Outcome,
-    Sku,
-    StockLedgerEntry,
-)
-
-NONE = FailureReason.NONE
+from product_service.domain.events import InventoryDeductFailed, OutcomeEvent
+from product_service.domain.model import FailureReason, InboxRecord, Operation, Outcome
+from product_service.domain.stock_book import StockBook
 
 
 def deduct_inventory(
@@ -49,94 +42,72 @@ def deduct_inventory(
         lock,
         command.order_id,
         Operation.DEDUCT,
-        lambda: deduct_once(command, uow, clock),
+        lambda: write_deductions([command], uow, clock)[command.order_id],
         notifier,
     )
 
 
-def deduct_once(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> OperationResult:
-    previous = uow.inbox.get(command.order_id, Operation.DEDUCT)
-    if previous is not None and previous.is_settled:
-        return OperationResult.duplicate_of(previous)
-    record = InboxRecord(
-        command.order_id,
-        Operation.DEDUCT,
-        command.message_id,
-        Outcome.PENDING,
-        FailureReason.NONE,
-        clock.now(),
+def write_deductions(
+    commands: Sequence[DeductInventory], uow: UnitOfWork, clock: Clock
+) -> dict[int, OperationResult]:
+    """Decides and writes `commands` (one per order) in the caller's transaction.
+
+    Raises DuplicateOperation when another writer recorded one of the orders meanwhile."""
+    recorded = uow.inbox.get_many([c.order_id for c in commands], Operation.DEDUCT)
+    undecided = [c for c in commands if not _settled(recorded.get(c.order_id))]
+    book = StockBook(uow.skus.lock_many(line.sku_id for c in undecided for line in c.lines))
+    now = clock.now()
+    results: dict[int, OperationResult] = {}
+    fresh: list[InboxRecord] = []
+    preempted: list[InboxRecord] = []
+    for command in commands:
+        record = recorded.get(command.order_id)
+        if record is not None and record.is_settled:
+            results[command.order_id] = OperationResult.duplicate_of(record)
+            continue
+        if record is None:
+            event: OutcomeEvent = book.decide(command)
+        else:  # a revert came first and took the order's deduct slot
+            event = book.refuse(command, FailureReason.ORDER_REVERTED)
+        result = _decided(command, event)
+        results[command.order_id] = result
+        (fresh if record is None else preempted).append(_record(command, result, now))
+    _write(
+        uow, book, fresh, preempted, [r.event for r in results.values() if r.event is not None], now
     )
-    if previous is None:
-        uow.inbox.add(record)
-        event = _deduct_all_or_nothing(command, uow, clock)
-        expected = Outcome.PENDING
-    else:  # the order was reverted before its payment was processed
-        skus = uow.skus.get_many(line.sku_id for line in command.lines)
-        event = refusal(command, skus, reason=FailureReason.ORDER_REVERTED)
-        expected = Outcome.PREEMPTED
+    return {c.order_id: results[c.order_id] for c in commands}
+
+
+def _write(
+    uow: UnitOfWork,
+    book: StockBook,
+    fresh: list[InboxRecord],
+    preempted: list[InboxRecord],
+    events: list[OutcomeEvent],
+    now: datetime,
+) -> None:
+    uow.skus.deduct_many(book.taken)
+    uow.ledger.append(book.ledger_entries(now))
+    # By order id: concurrent writers meet on the inbox's unique key in one order.
+    uow.inbox.add_many(sorted(fresh, key=lambda r: r.order_id))
+    for record in preempted:
+        if not uow.inbox.transition(Outcome.PREEMPTED, record):
+            raise DuplicateOperation(f"order {record.order_id} was settled concurrently")
+    uow.outbox.add_many(events, now)
+
+
+def _settled(record: InboxRecord | None) -> bool:
+    return record is not None and record.is_settled
+
+
+def _decided(command: DeductInventory, event: OutcomeEvent) -> OperationResult:
     outcome, reason = outcome_of(event)
-    if not uow.inbox.transition(expected, replace(record, outcome=outcome, reason=reason)):
-        raise DuplicateOperation(f"order {command.order_id} was settled concurrently")
-    uow.outbox.add(event, clock.now())
     return OperationResult(command.order_id, outcome, reason, duplicate=False, event=event)
 
 
-def _deduct_all_or_nothing(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> OutcomeEvent:
-    skus = uow.skus.get_many(line.sku_id for line in command.lines)
-    if any(line_refusal(line.sku_id, line.quantity, skus) is not NONE for line in command.lines):
-        return refusal(command, skus)
-    taken: list[tuple[int, int]] = []
-    for line in command.lines:  # ascending SKU id, so concurrent orders never deadlock
-        if not uow.skus.try_deduct(line.sku_id, line.quantity):
-            for sku_id, quantity in taken:  # lost a race since the read: give back, then refuse
-                uow.skus.release(sku_id, quantity)
-            return refusal(command, uow.skus.get_many(skus), short=line.sku_id)
-        taken.append((line.sku_id, line.quantity))
-    now = clock.now()
-    uow.ledger.append(
-        StockLedgerEntry(sku_id, -quantity, LedgerKind.DEDUCT, now, order_id=command.order_id)
-        for sku_id, quantity in taken
-    )
-    after = uow.skus.get_many(sku_id for sku_id, _ in taken)
-    return InventoryDeducted(
-        command.order_id,
-        tuple(
-            DeductedSku(sku_id, quantity, after[sku_id].stock, after[sku_id].warn_threshold)
-            for sku_id, quantity in taken
-        ),
-    )
-
-
-def refusal(
-    command: DeductInventory,
-    skus: Mapping[int, Sku],
-    reason: FailureReason | None = None,
-    short: int | None = None,
-) -> InventoryDeductFailed:
-    """The failure event; `short` is a SKU whose conditional update found too little stock."""
-
-    def line_reason(sku_id: int, quantity: int) -> FailureReason:
-        if reason is not None:
-            return reason
-        found = line_refusal(sku_id, quantity, skus)
-        return FailureReason.INSUFFICIENT_STOCK if found is NONE and sku_id == short else found
-
-    lines = tuple(
-        FailedLine(
-            line.sku_id,
-            line.quantity,
-            skus[line.sku_id].stock if line.sku_id in skus else 0,
-            line_reason(line.sku_id, line.quantity),
-        )
-        for line in command.lines
-    )
-    first_refused = next(line.reason for line in lines if line.reason is not NONE)
-    return InventoryDeductFailed(command.order_id, first_refused, lines)
-
-
-def line_refusal(sku_id: int, quantity: int, skus: Mapping[int, Sku]) -> FailureReason:
-    sku = skus.get(sku_id)
-    return FailureReason.UNKNOWN_SKU if sku is None else sku.refusal_for(quantity)
+def _record(command: DeductInventory, result: OperationResult, now: datetime) -> InboxRecord:
+    order_id, message_id = command.order_id, command.message_id
+    return InboxRecord(order_id, Operation.DEDUCT, message_id, result.outcome, result.reason, now)
 
 
 def outcome_of(event: OutcomeEvent) -> tuple[Outcome, FailureReason]:

@@ -1,29 +1,20 @@
 """Deduct a batch of orders (one bulk delivery) in one transaction, each order all or nothing.
 
-The batch reads the inbox and locks every SKU it touches once (ascending id, so concurrent
-batches never deadlock), decides each order in memory against the locked stock, and writes the
-stock, ledger, inbox and outbox rows with one statement each. A redelivered batch finds its
-orders in the inbox and changes nothing.
-
-When another writer (a replica, the API, a revert) recorded one of the orders meanwhile, the
-batch statements fail on the inbox's unique key; the batch is then decided again order by
-order, each in a savepoint of one transaction, so that one order cannot fail the others.
+The batch goes through the one write protocol (`deduct.write_deductions`). A redelivered batch
+finds its orders in the inbox and changes nothing. When another writer (a replica, the API, a
+revert) recorded one of the orders meanwhile, the batch's inbox insert fails on the unique key;
+the batch is then decided again order by order, each a batch of one in a savepoint of one
+transaction, so that one order cannot fail the others.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 
-from product_service.application.deduct import (
-    deduct_once,
-    line_refusal,
-    outcome_of,
-    refusal,
-)
+from product_service.application.deduct import write_deductions
 from product_service.application.errors import ConcurrentOperation, DuplicateOperation
-from product_service.application.idempotency import ATTEMPTS
+from product_service.application.idempotency import until_settled
 from product_service.application.ports import (
     Clock,
     DistributedLock,
@@ -34,15 +25,7 @@ from product_service.application.ports import (
 from product_service.application.results import OperationResult
 from product_service.domain.commands import DeductInventory, OrderLimits
 from product_service.domain.errors import DomainError
-from product_service.domain.events import DeductedSku, InventoryDeducted, OutcomeEvent
-from product_service.domain.model import (
-    FailureReason,
-    InboxRecord,
-    LedgerKind,
-    Operation,
-    Sku,
-    StockLedgerEntry,
-)
+from product_service.domain.model import Operation
 
 # What each command of a batch came to: its result, or the error that decides its answer.
 BatchAnswer = OperationResult | Exception
@@ -114,43 +97,17 @@ def _decide(
 def decide_together(
     commands: Sequence[DeductInventory], uow: UnitOfWork, clock: Clock
 ) -> dict[int, OperationResult]:
-    """The fast path: a handful of statements for the whole batch, one commit."""
+    """The fast path: the write protocol for the whole batch, one commit."""
     with uow:
-        recorded = uow.inbox.get_many([c.order_id for c in commands], Operation.DEDUCT)
-        fresh = [c for c in commands if c.order_id not in recorded]
-        book = StockBook(uow.skus.lock_many(line.sku_id for c in fresh for line in c.lines))
-        now = clock.now()
-        results: dict[int, OperationResult] = {}
-        for command in fresh:
-            event = book.deduct_all_or_nothing(command)
-            outcome, reason = outcome_of(event)
-            results[command.order_id] = OperationResult(
-                command.order_id, outcome, reason, duplicate=False, event=event
-            )
-        uow.skus.deduct_many(book.taken)
-        uow.ledger.append(book.ledger_entries(now))
-        uow.inbox.add_many(  # by order id: concurrent batches meet on the unique key in order
-            InboxRecord(c.order_id, Operation.DEDUCT, c.message_id, r.outcome, r.reason, now)
-            for c in sorted(fresh, key=lambda c: c.order_id)
-            for r in [results[c.order_id]]
-        )
-        uow.outbox.add_many([r.event for r in results.values() if r.event is not None], now)
-        for command in commands:
-            record = recorded.get(command.order_id)
-            if record is None:
-                continue
-            if record.is_settled:
-                results[command.order_id] = OperationResult.duplicate_of(record)
-            else:  # reverted before its payment was processed: refused, decided singly
-                results[command.order_id] = deduct_once(command, uow, clock)
+        results = write_deductions(commands, uow, clock)
         uow.commit()
-    return {c.order_id: results[c.order_id] for c in commands}
+    return results
 
 
 def decide_one_by_one(
     commands: Sequence[DeductInventory], uow: UnitOfWork, clock: Clock
 ) -> dict[int, BatchAnswer]:
-    """The careful path: one transaction, each order in its own savepoint."""
+    """The careful path: one transaction, each order a batch of one in its own savepoint."""
     with uow:
         # Lock every SKU first, in ascending order: later updates never wait in another order.
         uow.skus.lock_many(line.sku_id for c in commands for line in c.lines)
@@ -160,56 +117,16 @@ def decide_one_by_one(
 
 
 def _decide_alone(command: DeductInventory, uow: UnitOfWork, clock: Clock) -> BatchAnswer:
-    """Like decide_once, in a savepoint: when a concurrent writer recorded the order first, its
-    record decides (a duplicate), or, when that record is a revert's placeholder, the order is
-    decided again and refused."""
-    for _attempt in range(ATTEMPTS):
-        try:
-            with uow.savepoint():
-                return deduct_once(command, uow, clock)
-        except DuplicateOperation:
-            record = uow.inbox.get(command.order_id, Operation.DEDUCT)
-            if record is not None and record.is_settled:
-                return OperationResult.duplicate_of(record)
-    return ConcurrentOperation(f"order {command.order_id} kept changing under us; retry")
+    def in_a_savepoint() -> OperationResult:
+        with uow.savepoint():
+            return write_deductions([command], uow, clock)[command.order_id]
 
-
-@dataclass
-class StockBook:
-    """The batch's SKUs, locked in the database, and what the batch has taken from them so far."""
-
-    skus: dict[int, Sku]
-    taken: dict[int, int] = field(default_factory=dict)  # SKU id -> units, whole batch
-    _lines: list[tuple[int, int, int]] = field(default_factory=list)  # (order, SKU, units)
-
-    def deduct_all_or_nothing(self, command: DeductInventory) -> OutcomeEvent:
-        if any(
-            line_refusal(line.sku_id, line.quantity, self.skus) is not FailureReason.NONE
-            for line in command.lines
-        ):
-            return refusal(command, self.skus)
-        for line in command.lines:
-            sku = self.skus[line.sku_id]
-            self.skus[line.sku_id] = replace(
-                sku, stock=sku.stock - line.quantity, sales=sku.sales + line.quantity
-            )
-            self.taken[line.sku_id] = self.taken.get(line.sku_id, 0) + line.quantity
-            self._lines.append((command.order_id, line.sku_id, line.quantity))
-        return InventoryDeducted(
+    try:
+        return until_settled(
+            in_a_savepoint,
+            lambda: uow.inbox.get(command.order_id, Operation.DEDUCT),
             command.order_id,
-            tuple(
-                DeductedSku(
-                    line.sku_id,
-                    line.quantity,
-                    self.skus[line.sku_id].stock,
-                    self.skus[line.sku_id].warn_threshold,
-                )
-                for line in command.lines
-            ),
+            Operation.DEDUCT,
         )
-
-    def ledger_entries(self, now: datetime) -> list[StockLedgerEntry]:
-        return [
-            StockLedgerEntry(sku_id, -units, LedgerKind.DEDUCT, now, order_id=order_id)
-            for order_id, sku_id, units in self._lines
-        ]
+    except ConcurrentOperation as exc:
+        return exc

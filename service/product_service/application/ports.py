@@ -39,10 +39,6 @@ class SkuRepository(abc.ABC):
         """Raises DuplicateSkuCode when the code exists."""
 
     @abc.abstractmethod
-    def try_deduct(self, sku_id: int, quantity: int) -> bool:
-        """stock -= quantity and sales += quantity iff on sale and stock >= quantity."""
-
-    @abc.abstractmethod
     def release(self, sku_id: int, quantity: int) -> None:
         """stock += quantity and sales -= quantity: undoes a deduction."""
 

@@ -104,22 +104,6 @@ class SqlSkuRepository(ports.SkuRepository):
             status=new.status,
         )
 
-    def try_deduct(self, sku_id: int, quantity: int) -> bool:
-        statement = (
-            update(skus)
-            .where(
-                skus.c.id == sku_id,
-                skus.c.stock >= quantity,
-                skus.c.status == SkuStatus.ON_SALE.value,
-            )
-            .values(
-                stock=skus.c.stock - quantity,
-                sales=skus.c.sales + quantity,
-                version=skus.c.version + 1,
-            )
-        )
-        return self._execute(statement).rowcount == 1
-
     def release(self, sku_id: int, quantity: int) -> None:
         statement = (
             update(skus)

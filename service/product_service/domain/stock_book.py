@@ -1,0 +1,77 @@
+"""The all-or-nothing rule: orders decided one after another against the stock of the SKU rows
+their transaction holds locked, every line of an order or none of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from product_service.domain.commands import DeductInventory, OrderLine
+from product_service.domain.events import (
+    DeductedSku,
+    FailedLine,
+    InventoryDeducted,
+    InventoryDeductFailed,
+)
+from product_service.domain.model import FailureReason, LedgerKind, Sku, StockLedgerEntry
+
+NONE = FailureReason.NONE
+Decision = InventoryDeducted | InventoryDeductFailed
+
+
+@dataclass
+class StockBook:
+    """The locked SKUs as the orders decided so far have left them, and what they took."""
+
+    skus: dict[int, Sku]
+    taken: dict[int, int] = field(default_factory=dict)  # SKU id -> units, all orders
+    _lines: list[tuple[int, int, int]] = field(default_factory=list)  # (order, SKU, units)
+
+    def decide(self, order: DeductInventory) -> Decision:
+        """Takes every line of the order, or none and says why for each line."""
+        if any(self._refusal(line) is not NONE for line in order.lines):
+            return self.refuse(order)
+        for line in order.lines:
+            sku = self.skus[line.sku_id]
+            self.skus[line.sku_id] = replace(
+                sku, stock=sku.stock - line.quantity, sales=sku.sales + line.quantity
+            )
+            self.taken[line.sku_id] = self.taken.get(line.sku_id, 0) + line.quantity
+            self._lines.append((order.order_id, line.sku_id, line.quantity))
+        return InventoryDeducted(
+            order.order_id, tuple(self._deducted(line) for line in order.lines)
+        )
+
+    def refuse(
+        self, order: DeductInventory, reason: FailureReason | None = None
+    ) -> InventoryDeductFailed:
+        """The order refused: for `reason` on every line (an order already reverted), else for
+        each line's own reason; nothing taken."""
+        lines = tuple(
+            FailedLine(
+                line.sku_id,
+                line.quantity,
+                self.skus[line.sku_id].stock if line.sku_id in self.skus else 0,
+                reason if reason is not None else self._refusal(line),
+            )
+            for line in order.lines
+        )
+        refused = [line.reason for line in lines if line.reason is not NONE]
+        if not refused:
+            raise ValueError(f"order {order.order_id}: every line can be served; nothing to refuse")
+        return InventoryDeductFailed(order.order_id, refused[0], lines)
+
+    def ledger_entries(self, now: datetime) -> list[StockLedgerEntry]:
+        """One deduction entry per line taken, in the order taken."""
+        return [
+            StockLedgerEntry(sku_id, -units, LedgerKind.DEDUCT, now, order_id=order_id)
+            for order_id, sku_id, units in self._lines
+        ]
+
+    def _refusal(self, line: OrderLine) -> FailureReason:
+        sku = self.skus.get(line.sku_id)
+        return FailureReason.UNKNOWN_SKU if sku is None else sku.refusal_for(line.quantity)
+
+    def _deducted(self, line: OrderLine) -> DeductedSku:
+        sku = self.skus[line.sku_id]
+        return DeductedSku(line.sku_id, line.quantity, sku.stock, sku.warn_threshold)

@@ -1,0 +1,99 @@
+"""The all-or-nothing rule on its own: orders decided against locked stock, no unit of work."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from product_service.domain.commands import DeductInventory, OrderLine
+from product_service.domain.events import (
+    DeductedSku,
+    FailedLine,
+    InventoryDeducted,
+    InventoryDeductFailed,
+)
+from product_service.domain.model import FailureReason, LedgerKind, Sku, SkuStatus
+from product_service.domain.stock_book import StockBook
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+NONE, SHORT = FailureReason.NONE, FailureReason.INSUFFICIENT_STOCK
+
+
+def book(*stocks: int, off_sale: int | None = None) -> StockBook:
+    """SKUs 1, 2, ... with these stocks, warn threshold 2; `off_sale` names one off sale."""
+    return StockBook(
+        {
+            n: Sku(n, 100, f"SKU-{n}", Decimal("1.00"), stock, 2, status=_status(n, off_sale))
+            for n, stock in enumerate(stocks, start=1)
+        }
+    )
+
+
+def _status(sku_id: int, off_sale: int | None) -> SkuStatus:
+    return SkuStatus.OFF_SALE if sku_id == off_sale else SkuStatus.ON_SALE
+
+
+def order(order_id: int, *lines: tuple[int, int]) -> DeductInventory:
+    return DeductInventory(order_id, tuple(OrderLine(sku, qty) for sku, qty in lines))
+
+
+def test_an_order_that_fits_takes_every_line_and_reports_remaining_stock_and_threshold() -> None:
+    stock = book(10, 5)
+    decided = stock.decide(order(1, (1, 3), (2, 5)))
+    assert decided == InventoryDeducted(1, (DeductedSku(1, 3, 7, 2), DeductedSku(2, 5, 0, 2)))
+    assert stock.taken == {1: 3, 2: 5}
+    assert (stock.skus[1].stock, stock.skus[1].sales) == (7, 3)
+
+
+def test_one_short_line_takes_nothing_and_names_the_reason_of_every_line() -> None:
+    stock = book(10, 1)
+    decided = stock.decide(order(2, (1, 3), (2, 2)))
+    assert decided == InventoryDeductFailed(
+        2, SHORT, (FailedLine(1, 3, 10, NONE), FailedLine(2, 2, 1, SHORT))
+    )
+    assert stock.taken == {} and stock.ledger_entries(NOW) == []
+    assert stock.skus[1].stock == 10
+
+
+def test_unknown_and_off_sale_skus_are_refused_with_their_own_reasons() -> None:
+    stock = book(10, 10, off_sale=2)
+    decided = stock.decide(order(3, (1, 1), (2, 1), (9, 1)))
+    assert isinstance(decided, InventoryDeductFailed)
+    assert decided.reason is FailureReason.SKU_OFF_SALE
+    assert [(line.reason, line.available) for line in decided.lines] == [
+        (NONE, 10),
+        (FailureReason.SKU_OFF_SALE, 10),
+        (FailureReason.UNKNOWN_SKU, 0),
+    ]
+    assert stock.taken == {}
+
+
+def test_orders_are_decided_in_turn_so_a_later_one_sees_what_earlier_ones_took() -> None:
+    stock = book(5)
+    first, second, third = (stock.decide(order(n, (1, 2))) for n in (1, 2, 3))
+    assert [type(e) for e in (first, second, third)] == [InventoryDeducted] * 2 + [
+        InventoryDeductFailed
+    ]
+    assert isinstance(third, InventoryDeductFailed) and third.lines[0].available == 1
+    assert stock.taken == {1: 4}
+    entries = stock.ledger_entries(NOW)
+    assert [(e.order_id, e.sku_id, e.delta, e.kind) for e in entries] == [
+        (1, 1, -2, LedgerKind.DEDUCT),
+        (2, 1, -2, LedgerKind.DEDUCT),
+    ]
+
+
+def test_an_order_already_reverted_is_refused_on_every_line_and_takes_nothing() -> None:
+    stock = book(10, 10)
+    refused = stock.refuse(order(4, (1, 1), (2, 1)), FailureReason.ORDER_REVERTED)
+    assert refused.reason is FailureReason.ORDER_REVERTED
+    assert {line.reason for line in refused.lines} == {FailureReason.ORDER_REVERTED}
+    assert [line.available for line in refused.lines] == [10, 10]
+    assert stock.taken == {}
+
+
+def test_refusing_an_order_with_nothing_wrong_and_no_reason_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="nothing to refuse"):
+        book(10).refuse(order(5, (1, 1)))
