@@ -1,21 +1,12 @@
 """Prometheus metrics, exposed on the HTTP listener's /metrics.
 
-Names start with `product_`. Counters only go up; the outbox backlog is read from the database
-at scrape time, so it is right even after a restart.
+Names start with `product_`. Counters only go up. The outbox backlog gauges are read from the
+database at scrape time (`outbox_gauges.py`), so they are right even after a restart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import datetime
-from typing import TYPE_CHECKING
-
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
-
-if TYPE_CHECKING:  # the outbox store imports the database errors, which count into this module
-    from product_service.infrastructure.db.outbox_store import Backlog
+from prometheus_client import Counter, Histogram
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -77,33 +68,3 @@ DATABASE_ERRORS = Counter(
     "Database errors by kind (transient: retried later; rejected: not retried)",
     ["kind"],
 )
-
-
-class OutboxCollector(Collector):
-    """product_outbox_backlog and product_outbox_oldest_age_seconds, read when scraped."""
-
-    def __init__(self, backlog: Callable[[], Backlog], now: Callable[[], datetime]) -> None:
-        self._backlog = backlog
-        self._now = now
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        try:
-            backlog = self._backlog()
-        except Exception:  # database down: report nothing rather than fail the scrape
-            return
-        yield GaugeMetricFamily(
-            "product_outbox_backlog",
-            "Committed outcome events not yet published",
-            backlog.unpublished,
-        )
-        oldest = backlog.oldest_created_at
-        age = (self._now() - oldest).total_seconds() if oldest else 0.0
-        yield GaugeMetricFamily(
-            "product_outbox_oldest_age_seconds", "Age of the oldest unpublished outcome event", age
-        )
-
-
-def register_outbox(
-    registry: CollectorRegistry, backlog: Callable[[], Backlog], now: Callable[[], datetime]
-) -> None:
-    registry.register(OutboxCollector(backlog, now))

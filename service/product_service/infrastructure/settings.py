@@ -12,6 +12,8 @@ from sqlalchemy.exc import ArgumentError
 from product_service.domain.commands import OrderLimits
 from product_service.infrastructure.event_codec import Topics
 
+CONTRACT_TOPICS = Topics()
+
 SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql")
 DEFAULT_DATABASE_URL = "sqlite:///.local/product-service.db"
 
@@ -49,11 +51,12 @@ class Settings(BaseSettings):
     lock_wait_seconds: float = Field(
         1.0, ge=0, le=60, description="How long to wait for a held order lock before RETRY"
     )
-    topic_payment_succeeded: str = "OnPaymentSuccess"
-    topic_deduct_succeeded: str = "OnInventoryDeductSuccess"
-    topic_deduct_failed: str = "OnInventoryDeductFailed"
-    topic_deduct_rejected: str = "OnInventoryDeductSuccessDLQ"
-    topic_reverted: str = "OnInventoryReverted"
+    # The contract's topic names (event_codec.Topics) unless renamed.
+    topic_payment_succeeded: str = CONTRACT_TOPICS.payment_succeeded
+    topic_deduct_succeeded: str = CONTRACT_TOPICS.deduct_succeeded
+    topic_deduct_failed: str = CONTRACT_TOPICS.deduct_failed
+    topic_deduct_rejected: str = CONTRACT_TOPICS.deduct_rejected
+    topic_reverted: str = CONTRACT_TOPICS.reverted
     dead_letter_suffix: str = Field(
         ".dead-letter", description="Dead-letter topic of each subscription: topic + suffix"
     )

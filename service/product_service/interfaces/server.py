@@ -21,7 +21,7 @@ from sqlalchemy import text
 from product_service.application.ports import SystemClock
 from product_service.bootstrap import ServerRuntime, bootstrap_server
 from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
-from product_service.infrastructure.metrics import register_outbox
+from product_service.infrastructure.outbox_gauges import register_outbox
 from product_service.infrastructure.settings import Settings
 from product_service.interfaces.grpc.auth import AppApiToken
 from product_service.interfaces.grpc.intake import Intake
