@@ -24,6 +24,7 @@ from product_service.contract.product.v1 import product_service_pb2_grpc as pb_g
 from product_service.infrastructure.outbox_gauges import register_outbox
 from product_service.infrastructure.settings import Settings
 from product_service.interfaces.grpc.auth import AppApiToken
+from product_service.interfaces.grpc.bulk import BulkOptions
 from product_service.interfaces.grpc.intake import Intake
 from product_service.interfaces.grpc.product_api import ProductApi
 from product_service.interfaces.grpc.subscriptions import register_subscriptions
@@ -40,7 +41,11 @@ class Server:
         self._executor = ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="app-channel")
         token = settings.app_api_token
         interceptors = [AppApiToken(token.get_secret_value())] if token else []
-        self._app = App(thread_pool=self._executor, interceptors=interceptors)
+        self._app = App(
+            thread_pool=self._executor,
+            interceptors=interceptors,
+            options=BulkOptions.of(settings).server_options(),
+        )
         self._http = uvicorn.Server(
             uvicorn.Config(
                 create_http_app(runtime.application.inventory, self._probes()),

@@ -18,6 +18,8 @@ from dapr.clients.grpc._response import TopicEventResponse
 from dapr.ext.grpc import App
 from dapr.proto.runtime.v1 import appcallback_pb2
 
+from product_service.infrastructure.settings import Settings
+
 
 @dataclass(frozen=True)
 class BulkMessage:
@@ -40,6 +42,26 @@ BatchHandler = Callable[[BulkDelivery], Sequence[TopicEventResponse]]
 class BulkOptions:
     max_messages: int
     max_await_ms: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> BulkOptions:
+        return cls(settings.bulk_max_messages, settings.bulk_max_await_ms)
+
+    def metadata_limit(self) -> int:
+        """Bytes of gRPC metadata a bulk delivery may carry into the app channel.
+
+        daprd 1.18.3 adds a `traceparent` and a `grpc-trace-bin` header for every entry of a
+        bulk delivery (pkg/runtime/subscription/postman/grpc: DeliverBulk), about 200 bytes
+        each with their names. grpcio's server refuses more than 8 KiB of metadata
+        (RESOURCE_EXHAUSTED, some of the time above 8 KiB and always above 16 KiB), so without
+        this a backlog of traced payments, delivered in bulks of 40 or more, was refused
+        and retried for minutes. Both limits are set to this, so nothing below it is refused."""
+        return 16 * 1024 + self.max_messages * 512
+
+    def server_options(self) -> list[tuple[str, int]]:
+        """The grpc.server() options of the app channel that these deliveries need."""
+        limit = self.metadata_limit()
+        return [("grpc.max_metadata_size", limit), ("grpc.absolute_max_metadata_size", limit)]
 
 
 def subscribe_in_bulk(

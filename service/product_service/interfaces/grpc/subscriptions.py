@@ -90,7 +90,7 @@ def register_subscriptions(
 
     payments, dead_letters = topics.payment_succeeded, settings.dead_letter_topic
     if settings.bulk_subscribe:
-        options = BulkOptions(settings.bulk_max_messages, settings.bulk_max_await_ms)
+        options = BulkOptions.of(settings)
         subscribe_in_bulk(
             app,
             settings.pubsub_name,
