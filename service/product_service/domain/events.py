@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from product_service.domain.model import FailureReason, Operation
+from product_service.domain.model import FailureReason
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,6 @@ class RevertedSku:
 class InventoryDeducted:
     order_id: int
     skus: tuple[DeductedSku, ...]
-    operation = Operation.DEDUCT
 
 
 @dataclass(frozen=True)
@@ -42,14 +41,12 @@ class InventoryDeductFailed:
     order_id: int
     reason: FailureReason
     lines: tuple[FailedLine, ...]
-    operation = Operation.DEDUCT
 
 
 @dataclass(frozen=True)
 class InventoryReverted:
     order_id: int
     skus: tuple[RevertedSku, ...]
-    operation = Operation.REVERT
 
 
 OutcomeEvent = InventoryDeducted | InventoryDeductFailed | InventoryReverted

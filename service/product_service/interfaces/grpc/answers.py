@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import grpc
-from dapr.clients.grpc._response import TopicEventResponse
+from dapr.ext.grpc import TopicEventResponse
 
 from product_service.application.errors import StoreRejected, TransientError
 from product_service.domain.errors import (

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cloudevents.sdk.event import v1
-from dapr.clients.grpc._response import TopicEventResponse
-from dapr.ext.grpc import App
+from dapr.ext.grpc import App, TopicEventResponse
 from dapr.proto.runtime.v1 import appcallback_pb2
 
 from product_service.infrastructure.settings import Settings

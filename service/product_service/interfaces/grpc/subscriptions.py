@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cloudevents.sdk.event import v1
-from dapr.clients.grpc._response import TopicEventResponse
-from dapr.ext.grpc import App
+from dapr.ext.grpc import App, TopicEventResponse
 from opentelemetry.trace import SpanKind
 
 from product_service.application.deduct_batch import BatchAnswer
