@@ -101,7 +101,7 @@ def _settled(record: InboxRecord | None) -> bool:
 
 
 def _decided(command: DeductInventory, event: OutcomeEvent) -> OperationResult:
-    outcome, reason = outcome_of(event)
+    outcome, reason = _outcome_of(event)
     return OperationResult(command.order_id, outcome, reason, duplicate=False, event=event)
 
 
@@ -110,7 +110,7 @@ def _record(command: DeductInventory, result: OperationResult, now: datetime) ->
     return InboxRecord(order_id, Operation.DEDUCT, message_id, result.outcome, result.reason, now)
 
 
-def outcome_of(event: OutcomeEvent) -> tuple[Outcome, FailureReason]:
+def _outcome_of(event: OutcomeEvent) -> tuple[Outcome, FailureReason]:
     if isinstance(event, InventoryDeductFailed):
         return Outcome.FAILED, event.reason
     return Outcome.SUCCEEDED, FailureReason.NONE
