@@ -57,25 +57,27 @@ def write_deductions(
     undecided = [c for c in commands if not _settled(recorded.get(c.order_id))]
     book = StockBook(uow.skus.lock_many(line.sku_id for c in undecided for line in c.lines))
     now = clock.now()
-    results: dict[int, OperationResult] = {}
-    fresh: list[InboxRecord] = []
-    preempted: list[InboxRecord] = []
-    for command in commands:
-        record = recorded.get(command.order_id)
-        if record is not None and record.is_settled:
-            results[command.order_id] = OperationResult.duplicate_of(record)
-            continue
-        if record is None:
-            event: OutcomeEvent = book.decide(command)
-        else:  # a revert came first and took the order's deduct slot
-            event = book.refuse(command, FailureReason.ORDER_REVERTED)
-        result = _decided(command, event)
-        results[command.order_id] = result
-        (fresh if record is None else preempted).append(_record(command, result, now))
-    _write(
-        uow, book, fresh, preempted, [r.event for r in results.values() if r.event is not None], now
-    )
-    return {c.order_id: results[c.order_id] for c in commands}
+    # In delivery order: each decision sees the stock the earlier ones left.
+    results = {c.order_id: _decide(c, recorded.get(c.order_id), book) for c in commands}
+    records = {c.order_id: _record(c, results[c.order_id], now) for c in undecided}
+    fresh = [records[c.order_id] for c in undecided if c.order_id not in recorded]
+    preempted = [records[c.order_id] for c in undecided if c.order_id in recorded]
+    events = [r.event for r in results.values() if r.event is not None]
+    _write(uow, book, fresh, preempted, events, now)
+    return results
+
+
+def _decide(
+    command: DeductInventory, record: InboxRecord | None, book: StockBook
+) -> OperationResult:
+    if record is not None and record.is_settled:
+        return OperationResult.duplicate_of(record)
+    if record is None:
+        event: OutcomeEvent = book.decide(command)
+    else:  # a revert came first and took the order's deduct slot
+        event = book.refuse(command, FailureReason.ORDER_REVERTED)
+    outcome, reason = _outcome_of(event)
+    return OperationResult(command.order_id, outcome, reason, duplicate=False, event=event)
 
 
 def _write(
@@ -98,11 +100,6 @@ def _write(
 
 def _settled(record: InboxRecord | None) -> bool:
     return record is not None and record.is_settled
-
-
-def _decided(command: DeductInventory, event: OutcomeEvent) -> OperationResult:
-    outcome, reason = _outcome_of(event)
-    return OperationResult(command.order_id, outcome, reason, duplicate=False, event=event)
 
 
 def _record(command: DeductInventory, result: OperationResult, now: datetime) -> InboxRecord:
