@@ -79,10 +79,6 @@ class FakeSkuRepository(ports.SkuRepository):
         self._state.skus[sku.id] = sku
         return sku
 
-    def release(self, sku_id: int, quantity: int) -> None:
-        sku = self._state.skus[sku_id]
-        self._change(sku, stock=sku.stock + quantity, sales=sku.sales - quantity)
-
     def try_adjust(self, sku_id: int, delta: int, max_stock: int) -> bool:
         sku = self._state.skus.get(sku_id)
         if sku is None or not 0 <= sku.stock + delta <= max_stock:
@@ -95,7 +91,7 @@ class FakeSkuRepository(ports.SkuRepository):
         skus = self._state.skus
         return {i: skus[i] for i in sorted(set(sku_ids)) if i in skus}
 
-    def deduct_many(self, units_by_sku: Mapping[int, int]) -> None:
+    def take_many(self, units_by_sku: Mapping[int, int]) -> None:
         for sku_id, units in units_by_sku.items():
             sku = self._state.skus[sku_id]
             self._change(sku, stock=sku.stock - units, sales=sku.sales + units)

@@ -65,11 +65,26 @@ def test_locked_skus_are_read_in_id_order_and_deducted_in_one_statement(engine: 
     with uow_for(engine) as uow:
         locked = uow.skus.lock_many([second, first, second, 10**9])
         assert list(locked) == [first, second]  # ascending, each once, unknown ids absent
-        uow.skus.deduct_many({first: 3, second: 4})
+        uow.skus.take_many({first: 3, second: 4})
         uow.commit()
     with uow_for(engine) as uow:
         after = uow.skus.get_many([first, second])
     assert [(s.stock, s.sales, s.version) for s in after.values()] == [(0, 3, 1), (5, 4, 1)]
+
+
+def test_negative_units_give_stock_back_in_the_same_statement(engine: Engine) -> None:
+    sku_id = add_sku(engine, 5)
+    with uow_for(engine) as uow:
+        uow.skus.lock_many([sku_id])
+        uow.skus.take_many({sku_id: 5})
+        uow.commit()
+    with uow_for(engine) as uow:
+        uow.skus.lock_many([sku_id])
+        uow.skus.take_many({sku_id: -2})  # unsigned MySQL columns must not refuse it
+        uow.commit()
+    with uow_for(engine) as uow:
+        sku = uow.skus.get(sku_id)
+    assert sku is not None and (sku.stock, sku.sales) == (2, 3)
 
 
 def test_adjustments_stay_within_zero_and_the_maximum(engine: Engine) -> None:
@@ -90,7 +105,7 @@ def test_leaving_without_commit_rolls_everything_back(engine: Engine) -> None:
     sku_id = add_sku(engine, 5)
     with pytest.raises(RuntimeError), uow_for(engine) as uow:
         uow.skus.lock_many([sku_id])
-        uow.skus.deduct_many({sku_id: 5})
+        uow.skus.take_many({sku_id: 5})
         uow.ledger.append([StockLedgerEntry(sku_id, -5, LedgerKind.DEDUCT, NOW, order_id=1)])
         uow.outbox.add(InventoryReverted(1, ()), NOW)
         raise RuntimeError("crash before commit")

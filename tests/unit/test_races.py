@@ -1,22 +1,19 @@
 """Races the database decides: the loser of a duplicate race reports the winner's outcome,
-and a revert that finds a deduction committing under it asks to be retried."""
+and a revert that finds a deduction committing under it decides again and gives back what it
+took."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-import pytest
-
 from product_service.application.errors import (
-    ConcurrentOperation,
     DuplicateOperation,
-    TransientError,
 )
 from product_service.application.service import InventoryService
 from product_service.bootstrap import bootstrap
 from product_service.domain.commands import RevertInventory
-from product_service.domain.events import InventoryDeductFailed
+from product_service.domain.events import InventoryDeductFailed, InventoryReverted, RevertedSku
 from product_service.domain.model import FailureReason, InboxRecord, Operation, Outcome, Sku
 from product_service.infrastructure.settings import Settings
 from tests.factories import order, product_with
@@ -97,17 +94,48 @@ def test_a_deduct_that_meets_a_committing_revert_still_publishes_its_refusal() -
     assert inventory.sku(sku.id).stock == 10
 
 
-def test_a_revert_that_meets_a_committing_deduction_asks_to_be_retried() -> None:
+class DeductedMeanwhile(FakeUnitOfWork):
+    """The first time this unit of work inserts its inbox rows, a real deduction of the same
+    order commits just before it (another replica, or the API)."""
+
+    def __init__(self, store: MemoryStore, rival: Callable[[], object]) -> None:
+        super().__init__(store)
+        self._rival: Callable[[], object] | None = rival
+
+    def __enter__(self) -> DeductedMeanwhile:
+        super().__enter__()
+        original_add_many = self.inbox.add_many
+
+        def add_many_after_rival(records: Iterable[InboxRecord]) -> None:
+            if self._rival is not None:
+                rival, self._rival = self._rival, None
+                rival()
+                raise DuplicateOperation("the deduction recorded the order first")
+            original_add_many(records)
+
+        self.inbox.add_many = add_many_after_rival  # type: ignore[method-assign]
+        return self
+
+
+def test_a_revert_that_meets_a_committing_deduction_decides_again_and_gives_its_stock_back() -> (
+    None
+):
     store = MemoryStore()
-    rival = InboxRecord(
-        9, Operation.DEDUCT, "paid", Outcome.SUCCEEDED, FailureReason.NONE, FixedClock().now()
-    )
-    inventory = racing_inventory(store, rival)
-    inventory.create_product(product_with(10))
-    with pytest.raises(ConcurrentOperation) as raised:
-        inventory.revert(RevertInventory(9))
-    assert isinstance(raised.value, TransientError)
-    assert (9, Operation.REVERT) not in store.state.inbox  # rolled back: the retry starts clean
+    plain = bootstrap(
+        Settings(), uow_factory=lambda: FakeUnitOfWork(store), clock=FixedClock()
+    ).inventory
+    (sku,) = plain.create_product(product_with(10)).skus
+    deduction = lambda: plain.deduct(order(9, (sku.id, 4), message_id="paid"))  # noqa: E731
+    racing = bootstrap(
+        Settings(), uow_factory=lambda: DeductedMeanwhile(store, deduction), clock=FixedClock()
+    ).inventory
+    result = racing.revert(RevertInventory(9, "cancel"))
+    assert (result.outcome, result.duplicate) == (Outcome.SUCCEEDED, False)
+    assert result.event == InventoryReverted(9, (RevertedSku(sku.id, 4, 10),))
+    assert store.state.inbox[(9, Operation.DEDUCT)].outcome is Outcome.SUCCEEDED
+    assert store.state.inbox[(9, Operation.REVERT)].message_id == "cancel"
+    assert (store.state.skus[sku.id].stock, store.state.skus[sku.id].sales) == (10, 0)
+    assert plain.ledger_mismatches() == {}
 
 
 def test_a_deduct_that_finds_its_preempted_slot_settled_meanwhile_reports_a_duplicate() -> None:

@@ -13,6 +13,8 @@ from product_service.domain.events import (
     FailedLine,
     InventoryDeducted,
     InventoryDeductFailed,
+    InventoryReverted,
+    RevertedSku,
 )
 from product_service.domain.model import FailureReason, LedgerKind, Sku, SkuStatus
 from product_service.domain.stock_book import StockBook
@@ -97,3 +99,20 @@ def test_an_order_already_reverted_is_refused_on_every_line_and_takes_nothing() 
 def test_refusing_an_order_with_nothing_wrong_and_no_reason_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="nothing to refuse"):
         book(10).refuse(order(5, (1, 1)))
+
+
+def test_giving_back_returns_what_the_deduction_took_and_records_it_as_a_revert() -> None:
+    stock = book(10, 5)
+    stock.decide(order(1, (1, 3), (2, 5)))
+    reverted = stock.give_back(1, {1: 3, 2: 5})
+    assert reverted == InventoryReverted(1, (RevertedSku(1, 3, 10), RevertedSku(2, 5, 5)))
+    assert stock.taken == {1: 0, 2: 0}
+    assert (stock.skus[1].stock, stock.skus[1].sales) == (10, 0)
+    kinds = [(e.sku_id, e.delta, e.kind) for e in stock.ledger_entries(NOW)]
+    assert kinds[2:] == [(1, 3, LedgerKind.REVERT), (2, 5, LedgerKind.REVERT)]
+
+
+def test_giving_back_an_order_that_took_nothing_changes_nothing() -> None:
+    stock = book(4)
+    assert stock.give_back(7, {}) == InventoryReverted(7, ())
+    assert stock.taken == {} and stock.ledger_entries(NOW) == []

@@ -88,7 +88,7 @@ def _write(
     events: list[OutcomeEvent],
     now: datetime,
 ) -> None:
-    uow.skus.deduct_many(book.taken)
+    uow.skus.take_many(book.taken)
     uow.ledger.append(book.ledger_entries(now))
     # By order id: concurrent writers meet on the inbox's unique key in one order.
     uow.inbox.add_many(sorted(fresh, key=lambda r: r.order_id))

@@ -39,10 +39,6 @@ class SkuRepository(abc.ABC):
         """Raises DuplicateSkuCode when the code exists."""
 
     @abc.abstractmethod
-    def release(self, sku_id: int, quantity: int) -> None:
-        """stock += quantity and sales -= quantity: undoes a deduction."""
-
-    @abc.abstractmethod
     def try_adjust(self, sku_id: int, delta: int, max_stock: int) -> bool:
         """stock += delta iff the result stays within 0..max_stock."""
 
@@ -51,9 +47,9 @@ class SkuRepository(abc.ABC):
         """Reads the SKUs and keeps them locked until the transaction ends (ascending id)."""
 
     @abc.abstractmethod
-    def deduct_many(self, units_by_sku: Mapping[int, int]) -> None:
-        """stock -= units and sales += units for SKUs locked by lock_many and checked by the
-        caller; the database refuses a negative stock."""
+    def take_many(self, units_by_sku: Mapping[int, int]) -> None:
+        """stock -= units and sales += units (negative units give back) for SKUs locked by
+        lock_many and decided by a StockBook; the database refuses a negative stock."""
 
     def get(self, sku_id: int) -> Sku | None:
         return self.get_many([sku_id]).get(sku_id)

@@ -1,10 +1,16 @@
-"""Revert an order's deduction: give back exactly what the ledger says it took, once."""
+"""Revert an order's deduction: give back exactly what the ledger says it took, once.
+
+The deduction's write protocol (see deduct.py): read the order's inbox rows, lock the SKU rows
+its deduction took from (ascending id), decide in memory (`StockBook.give_back`), then write
+stock, ledger, inbox and outbox. A revert that finds no deduction takes the order's deduct slot
+(PREEMPTED), so a payment arriving later is refused; a deduction that committed meanwhile makes
+that insert fail on the inbox's unique key, and the revert is decided again.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from product_service.application.errors import ConcurrentOperation, DuplicateOperation
 from product_service.application.idempotency import decide_once
 from product_service.application.ports import (
     Clock,
@@ -14,15 +20,13 @@ from product_service.application.ports import (
 )
 from product_service.application.results import OperationResult
 from product_service.domain.commands import RevertInventory
-from product_service.domain.events import InventoryReverted, RevertedSku
 from product_service.domain.model import (
     FailureReason,
     InboxRecord,
-    LedgerKind,
     Operation,
     Outcome,
-    StockLedgerEntry,
 )
+from product_service.domain.stock_book import StockBook
 
 
 def revert_inventory(
@@ -47,40 +51,28 @@ def _revert_once(command: RevertInventory, uow: UnitOfWork, clock: Clock) -> Ope
     previous = uow.inbox.get(command.order_id, Operation.REVERT)
     if previous is not None:
         return OperationResult.duplicate_of(previous)
-    now = clock.now()
-    uow.inbox.add(_record(command, Operation.REVERT, Outcome.SUCCEEDED, now))
     deduction = uow.inbox.get(command.order_id, Operation.DEDUCT)
-    released: tuple[RevertedSku, ...] = ()
-    if deduction is None:
-        _preempt_deduction(command, uow, now)
-    elif deduction.outcome is Outcome.SUCCEEDED:
-        released = _release(command.order_id, uow, now)
-    event = InventoryReverted(command.order_id, released)
+    deducted = _deducted(command.order_id, deduction, uow)
+    book = StockBook(uow.skus.lock_many(deducted))
+    event = book.give_back(command.order_id, deducted)
+    now = clock.now()
+    records = [_record(command, Operation.REVERT, Outcome.SUCCEEDED, now)]
+    if deduction is None:  # taken so that a payment arriving later is refused
+        records.append(_record(command, Operation.DEDUCT, Outcome.PREEMPTED, now))
+    uow.skus.take_many(book.taken)
+    uow.ledger.append(book.ledger_entries(now))
+    uow.inbox.add_many(records)  # DuplicateOperation when a writer recorded either first
     uow.outbox.add(event, now)
     return OperationResult(
         command.order_id, Outcome.SUCCEEDED, FailureReason.NONE, duplicate=False, event=event
     )
 
 
-def _preempt_deduction(command: RevertInventory, uow: UnitOfWork, now: datetime) -> None:
-    """Takes the order's deduct slot so that a later payment event is refused."""
-    try:
-        uow.inbox.add(_record(command, Operation.DEDUCT, Outcome.PREEMPTED, now))
-    except DuplicateOperation as exc:
-        # The deduction committed while we looked: retry and revert what it took.
-        raise ConcurrentOperation(f"order {command.order_id} was deducted concurrently") from exc
-
-
-def _release(order_id: int, uow: UnitOfWork, now: datetime) -> tuple[RevertedSku, ...]:
-    deducted = uow.ledger.deducted_by_order(order_id)
-    for sku_id, quantity in deducted.items():
-        uow.skus.release(sku_id, quantity)
-    uow.ledger.append(
-        StockLedgerEntry(sku_id, quantity, LedgerKind.REVERT, now, order_id=order_id)
-        for sku_id, quantity in deducted.items()
-    )
-    after = uow.skus.get_many(deducted)
-    return tuple(RevertedSku(sku_id, q, after[sku_id].stock) for sku_id, q in deducted.items())
+def _deducted(order_id: int, deduction: InboxRecord | None, uow: UnitOfWork) -> dict[int, int]:
+    """What the order's deduction took, by SKU id; nothing if it failed or never ran."""
+    if deduction is None or deduction.outcome is not Outcome.SUCCEEDED:
+        return {}
+    return uow.ledger.deducted_by_order(order_id)
 
 
 def _record(

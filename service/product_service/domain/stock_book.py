@@ -1,8 +1,10 @@
 """The all-or-nothing rule: orders decided one after another against the stock of the SKU rows
-their transaction holds locked, every line of an order or none of them."""
+their transaction holds locked, every line of an order or none of them; and its inverse, an
+order's deduction given back."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -12,6 +14,8 @@ from product_service.domain.events import (
     FailedLine,
     InventoryDeducted,
     InventoryDeductFailed,
+    InventoryReverted,
+    RevertedSku,
 )
 from product_service.domain.model import FailureReason, LedgerKind, Sku, StockLedgerEntry
 
@@ -24,7 +28,7 @@ class StockBook:
     """The locked SKUs as the orders decided so far have left them, and what they took."""
 
     skus: dict[int, Sku]
-    taken: dict[int, int] = field(default_factory=dict)  # SKU id -> units, all orders
+    taken: dict[int, int] = field(default_factory=dict)  # SKU id -> units (negative: given back)
     _lines: list[tuple[int, int, int]] = field(default_factory=list)  # (order, SKU, units)
 
     def decide(self, order: DeductInventory) -> Decision:
@@ -32,14 +36,22 @@ class StockBook:
         if any(self._refusal(line) is not NONE for line in order.lines):
             return self.refuse(order)
         for line in order.lines:
-            sku = self.skus[line.sku_id]
-            self.skus[line.sku_id] = replace(
-                sku, stock=sku.stock - line.quantity, sales=sku.sales + line.quantity
-            )
-            self.taken[line.sku_id] = self.taken.get(line.sku_id, 0) + line.quantity
-            self._lines.append((order.order_id, line.sku_id, line.quantity))
+            self._take(order.order_id, line.sku_id, line.quantity)
         return InventoryDeducted(
             order.order_id, tuple(self._deducted(line) for line in order.lines)
+        )
+
+    def give_back(self, order_id: int, deducted: Mapping[int, int]) -> InventoryReverted:
+        """Returns to stock what the order's deduction took (SKU id -> units, as its ledger
+        entries say); nothing when it took nothing."""
+        for sku_id, units in deducted.items():
+            self._take(order_id, sku_id, -units)
+        return InventoryReverted(
+            order_id,
+            tuple(
+                RevertedSku(sku_id, units, self.skus[sku_id].stock)
+                for sku_id, units in deducted.items()
+            ),
         )
 
     def refuse(
@@ -62,11 +74,23 @@ class StockBook:
         return InventoryDeductFailed(order.order_id, refused[0], lines)
 
     def ledger_entries(self, now: datetime) -> list[StockLedgerEntry]:
-        """One deduction entry per line taken, in the order taken."""
+        """One entry per line taken or given back, in the order decided."""
         return [
-            StockLedgerEntry(sku_id, -units, LedgerKind.DEDUCT, now, order_id=order_id)
+            StockLedgerEntry(
+                sku_id,
+                -units,
+                LedgerKind.DEDUCT if units > 0 else LedgerKind.REVERT,
+                now,
+                order_id=order_id,
+            )
             for order_id, sku_id, units in self._lines
         ]
+
+    def _take(self, order_id: int, sku_id: int, units: int) -> None:
+        sku = self.skus[sku_id]
+        self.skus[sku_id] = replace(sku, stock=sku.stock - units, sales=sku.sales + units)
+        self.taken[sku_id] = self.taken.get(sku_id, 0) + units
+        self._lines.append((order_id, sku_id, units))
 
     def _refusal(self, line: OrderLine) -> FailureReason:
         sku = self.skus.get(line.sku_id)

@@ -104,18 +104,6 @@ class SqlSkuRepository(ports.SkuRepository):
             status=new.status,
         )
 
-    def release(self, sku_id: int, quantity: int) -> None:
-        statement = (
-            update(skus)
-            .where(skus.c.id == sku_id)
-            .values(
-                stock=skus.c.stock + quantity,
-                sales=skus.c.sales - quantity,
-                version=skus.c.version + 1,
-            )
-        )
-        self._execute(statement)
-
     def lock_many(self, sku_ids: Iterable[int]) -> dict[int, Sku]:
         ids = sorted(set(sku_ids))
         if not ids:
@@ -123,7 +111,7 @@ class SqlSkuRepository(ports.SkuRepository):
         statement = select(skus).where(skus.c.id.in_(ids)).order_by(skus.c.id).with_for_update()
         return {row.id: _sku(row) for row in self._execute(statement)}
 
-    def deduct_many(self, units_by_sku: Mapping[int, int]) -> None:
+    def take_many(self, units_by_sku: Mapping[int, int]) -> None:
         if not units_by_sku:
             return
         # One statement for the whole batch. Written out rather than built with case(): for
@@ -137,7 +125,7 @@ class SqlSkuRepository(ports.SkuRepository):
             f" WHERE id IN ({', '.join(str(int(i)) for i in ids)})"
         )
         changed = self._execute(statement).rowcount
-        assert changed == len(ids), "lock_many holds every row deduct_many changes"
+        assert changed == len(ids), "lock_many holds every row take_many changes"
 
     def try_adjust(self, sku_id: int, delta: int, max_stock: int) -> bool:
         # Never compute `stock + delta` below zero: MySQL refuses negative unsigned arithmetic.
