@@ -34,7 +34,7 @@ from product_service.application.deduct_batch import (
 from product_service.application.errors import TransientError
 from product_service.application.results import OperationResult
 from product_service.application.service import InventoryService
-from product_service.bootstrap import bootstrap
+from product_service.bootstrap import Adapters, build_runtime
 from product_service.domain.commands import CreateProduct, DeductInventory, NewSku, OrderLine
 from product_service.domain.model import Outcome
 from product_service.infrastructure.db import migrate
@@ -93,7 +93,9 @@ def run(
     """`batch` 1 runs each order alone (one transaction each); more runs `batch` orders per
     transaction like a bulk delivery, decided together or one by one in savepoints."""
     engine, url = fresh_database(kind, threads)
-    inventory = bootstrap(Settings(database_url=url), engine=engine).inventory
+    # The use cases alone: no lock store, and a relay that is never started (nothing published).
+    settings = Settings(database_url=url, lock_store_name="")
+    inventory = build_runtime(settings, Adapters(engine=engine)).inventory
     work = make_orders(seed(inventory), orders, seed_=threads)
     chunks = [work[i : i + batch] for i in range(0, len(work), batch)]
     latencies: list[float] = []

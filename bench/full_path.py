@@ -852,15 +852,14 @@ class Bench:
     def seed(self) -> None:
         from decimal import Decimal
 
-        from product_service.bootstrap import bootstrap
+        from product_service.bootstrap import Adapters, build_runtime
         from product_service.domain.commands import CreateProduct, NewSku
         from product_service.infrastructure.db.engine import build_engine
         from product_service.infrastructure.settings import Settings
 
         self.engine = build_engine(DATABASE_URL, pool_size=4)
-        self.inventory = bootstrap(
-            Settings(database_url=DATABASE_URL), engine=self.engine
-        ).inventory
+        settings = Settings(database_url=DATABASE_URL, lock_store_name="")  # seeding only
+        self.inventory = build_runtime(settings, Adapters(engine=self.engine)).inventory
         skus, stock = self.args.skus, self.args.stock
         for start in range(0, skus, 100):
             batch = tuple(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from product_service.application import ports
-from product_service.application.errors import DuplicateOperation
+from product_service.application.errors import DuplicateOperation, TransientError
+from product_service.bootstrap import Adapters, Runtime, build_runtime
 from product_service.domain.commands import NewSku
 from product_service.domain.errors import DuplicateSkuCode
 from product_service.domain.events import OutcomeEvent
@@ -23,6 +24,7 @@ from product_service.domain.model import (
     Sku,
     StockLedgerEntry,
 )
+from product_service.infrastructure.settings import Settings
 
 
 @dataclass
@@ -46,6 +48,7 @@ class MemoryStore:
         self.state = MemoryState()
         self.lock = threading.Lock()
         self.commits = 0
+        self.reachable = True  # False: every unit of work fails as a database that is down
 
 
 class FakeSkuRepository(ports.SkuRepository):
@@ -188,6 +191,8 @@ class FakeUnitOfWork(ports.UnitOfWork):
         self._working: MemoryState | None = None
 
     def __enter__(self) -> FakeUnitOfWork:
+        if not self._store.reachable:
+            raise TransientError("database unreachable")
         with self._store.lock:
             self._working = copy.deepcopy(self._store.state)
         self.skus = FakeSkuRepository(self._working)
@@ -225,3 +230,25 @@ class FixedClock(ports.Clock):
     def now(self) -> datetime:
         self.moment += timedelta(milliseconds=1)
         return self.moment
+
+
+def memory_runtime(
+    store: MemoryStore,
+    settings: Settings | None = None,
+    *,
+    uow_factory: Callable[[], ports.UnitOfWork] | None = None,
+    clock: ports.Clock | None = None,
+) -> Runtime:
+    """The service as `serve` builds it, with `store` for its database and no lock store.
+
+    Its SQL engine (in memory), outbox relay and sweeper exist but are not used: the outbox is
+    `store`'s, read by the tests."""
+    settings = (settings or Settings()).model_copy(update=IN_MEMORY)
+    adapters = Adapters(
+        uow_factory=uow_factory or (lambda: FakeUnitOfWork(store)), clock=clock or FixedClock()
+    )
+    return build_runtime(settings, adapters)
+
+
+# An unused in-memory engine, and no lock store (no sidecar runs in these tests).
+IN_MEMORY = {"database_url": "sqlite:///:memory:", "lock_store_name": ""}

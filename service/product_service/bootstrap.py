@@ -1,9 +1,15 @@
-"""The composition root: the only place that chooses concrete adapters."""
+"""The composition root: the only place that chooses concrete adapters.
+
+`build_runtime` wires everything from settings; tests and benchmarks pass the adapters they
+replace (`Adapters`). Nothing is changed after it returns. Interfaces take what they need from
+the `Runtime`: the CLI its inventory, `serve` also the relay, sweeper and sidecar.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import Engine
@@ -23,57 +29,41 @@ from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
 from product_service.infrastructure.db.unit_of_work import uow_factory as sql_uow_factory
 from product_service.infrastructure.event_codec import EventSerializer
-from product_service.infrastructure.relay import OutboxRelay
+from product_service.infrastructure.relay import OutboxRelay, Publisher
 from product_service.infrastructure.settings import Settings
 from product_service.infrastructure.sweeper import OutboxSweeper
 from product_service.infrastructure.telemetry import configure_tracing
 
 
-@dataclass
-class Application:
+@dataclass(frozen=True)
+class Adapters:
+    """Adapters that replace the ones the settings choose; None keeps the settings' choice."""
+
+    engine: Engine | None = None
+    uow_factory: Callable[[], UnitOfWork] | None = None  # e.g. in memory (its engine unused)
+    clock: Clock | None = None
+    lock: DistributedLock | None = None  # per-order lock
+    lease: DistributedLock | None = None  # the sweeper's lease
+    publisher: Publisher | None = None
+
+
+@dataclass(frozen=True)
+class Locks:
+    order: DistributedLock
+    sweeper_lease: DistributedLock
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The whole service: use cases, outbox relay and sweeper, sidecar; workers not started."""
+
     settings: Settings
     inventory: InventoryService
-    engine: Engine | None
-
-    def close(self) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
-
-
-def bootstrap(
-    settings: Settings,
-    *,
-    engine: Engine | None = None,
-    uow_factory: Callable[[], UnitOfWork] | None = None,
-    lock: DistributedLock | None = None,
-    clock: Clock | None = None,
-) -> Application:
-    """Builds the application; tests pass in-memory adapters, production passes nothing."""
-    if uow_factory is None:
-        engine = engine or build_engine(
-            settings.database_url, pool_size=settings.database_pool_size
-        )
-        uow_factory = sql_uow_factory(engine, EventSerializer(settings.topics))
-    inventory = InventoryService(
-        uow_factory=uow_factory,
-        limits=settings.order_limits,
-        max_adjustment=settings.max_stock_adjustment,
-        lock=lock or NoLock(),
-        clock=clock or SystemClock(),
-    )
-    return Application(settings, inventory, engine)
-
-
-@dataclass
-class ServerRuntime:
-    """The long-running service: the application plus its sidecar adapters and workers."""
-
-    application: Application
-    sidecar: Sidecar
+    engine: Engine
     outbox: SqlOutboxStore
     relay: OutboxRelay
     sweeper: OutboxSweeper
-    lock: DistributedLock
+    sidecar: Sidecar
     tracing: TracerProvider | None = None
 
     def start_workers(self) -> None:
@@ -81,35 +71,63 @@ class ServerRuntime:
         self.sweeper.start()
 
     def close(self) -> None:
+        """Stops the workers (if started) and lets go of the sidecar and the database."""
         self.sweeper.stop()
         self.relay.stop()
         self.sidecar.close()
-        self.application.close()
+        self.engine.dispose()
         if self.tracing is not None:
             self.tracing.shutdown()  # exports the spans still buffered
 
 
-def bootstrap_server(settings: Settings) -> ServerRuntime:
-    """Wires the Dapr adapters: publisher and relay, sweeper lease, per-order lock."""
-    engine = build_engine(settings.database_url, pool_size=settings.database_pool_size)
+def build_runtime(settings: Settings, adapters: Adapters | None = None) -> Runtime:
+    given = adapters or Adapters()
+    engine = given.engine or build_engine(
+        settings.database_url, pool_size=settings.database_pool_size
+    )
     tracing = configure_tracing(
         settings.app_id, settings.otel_endpoint, settings.trace_root_sample_ratio, engine
     )
     sidecar = Sidecar(settings.dapr_call_timeout_seconds)
-    clock = SystemClock()
-    lock: DistributedLock = NoLock()
-    lease: DistributedLock = NoLock()
-    if settings.lock_store_name:
-        store, owner, expiry = (
-            settings.lock_store_name,
-            settings.app_id,
-            settings.lock_expiry_seconds,
-        )
-        lock = DaprLock(sidecar, store, owner, expiry, settings.lock_wait_seconds)
-        lease = DaprLock(sidecar, store, owner, expiry, kind="sweeper_lease")
+    clock = given.clock or SystemClock()
+    locks = _locks(settings, sidecar, given)
     outbox = SqlOutboxStore(engine)
-    publisher = DaprPublisher(sidecar, settings.pubsub_name)
-    relay = OutboxRelay(
+    publisher = given.publisher or DaprPublisher(sidecar, settings.pubsub_name)
+    relay = _relay(settings, outbox, publisher, clock)
+    inventory = InventoryService(
+        uow_factory=given.uow_factory or sql_uow_factory(engine, EventSerializer(settings.topics)),
+        limits=settings.order_limits,
+        max_adjustment=settings.max_stock_adjustment,
+        lock=locks.order,
+        # Bulk deliveries are serialised by their locked SKU rows and the inbox key, so the
+        # per-order lock is optional there.
+        batch_lock=locks.order if settings.bulk_order_locks else NoLock(),
+        clock=clock,
+        notifier=relay,
+    )
+    sweeper = _sweeper(settings, outbox, publisher, locks.sweeper_lease, relay, clock)
+    return Runtime(settings, inventory, engine, outbox, relay, sweeper, sidecar, tracing)
+
+
+def _locks(settings: Settings, sidecar: Sidecar, given: Adapters) -> Locks:
+    """The Dapr lock store when one is named (PRODUCT_LOCK_STORE_NAME), else no locks."""
+
+    def dapr_lock(**options: Any) -> DistributedLock:
+        if not settings.lock_store_name:
+            return NoLock()
+        store, owner = settings.lock_store_name, settings.app_id
+        return DaprLock(sidecar, store, owner, settings.lock_expiry_seconds, **options)
+
+    return Locks(
+        given.lock or dapr_lock(wait_seconds=settings.lock_wait_seconds),
+        given.lease or dapr_lock(kind="sweeper_lease"),
+    )
+
+
+def _relay(
+    settings: Settings, outbox: SqlOutboxStore, publisher: Publisher, clock: Clock
+) -> OutboxRelay:
+    return OutboxRelay(
         outbox,
         publisher,
         clock,
@@ -118,7 +136,17 @@ def bootstrap_server(settings: Settings) -> ServerRuntime:
         max_backoff_seconds=settings.relay_max_backoff_seconds,
         publish_delay_seconds=settings.relay_publish_delay_ms / 1000,
     )
-    sweeper = OutboxSweeper(
+
+
+def _sweeper(
+    settings: Settings,
+    outbox: SqlOutboxStore,
+    publisher: Publisher,
+    lease: DistributedLock,
+    relay: OutboxRelay,
+    clock: Clock,
+) -> OutboxSweeper:
+    return OutboxSweeper(
         outbox,
         publisher,
         lease,
@@ -128,8 +156,3 @@ def bootstrap_server(settings: Settings) -> ServerRuntime:
         min_age_seconds=settings.sweep_min_age_seconds,
         batch_size=settings.relay_batch_size,
     )
-    application = bootstrap(settings, engine=engine, lock=lock, clock=clock)
-    application.inventory.notifier = relay
-    if settings.bulk_order_locks:
-        application.inventory.batch_lock = lock
-    return ServerRuntime(application, sidecar, outbox, relay, sweeper, lock, tracing)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from product_service.application.service import InventoryService
-from product_service.bootstrap import bootstrap
+from product_service.bootstrap import Adapters, build_runtime
 from product_service.infrastructure.db import migrate
 from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.db.tables import metadata
@@ -67,9 +67,10 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def settings(engine: Engine) -> Settings:
-    return Settings(database_url=engine.url.render_as_string(hide_password=False))
+    url = engine.url.render_as_string(hide_password=False)
+    return Settings(database_url=url, lock_store_name="")  # no sidecar: no lock store
 
 
 @pytest.fixture
 def inventory(engine: Engine, settings: Settings) -> InventoryService:
-    return bootstrap(settings, engine=engine).inventory
+    return build_runtime(settings, Adapters(engine=engine)).inventory

@@ -127,3 +127,26 @@ def test_the_password_never_appears_in_messages(tmp_path: Path) -> None:
     result = run_cli(sqlite_url(tmp_path), "stock", "X", env={"PRODUCT_DATABASE_URL": url})
     assert result.returncode == 3
     assert "s3cret-pass" not in result.stderr + result.stdout
+
+
+def test_db_upgrade_loads_neither_the_dapr_sdk_nor_the_web_server(tmp_path: Path) -> None:
+    """`db upgrade` runs in init containers and jobs without a sidecar."""
+    probe = (
+        "import sys\n"
+        "from product_service.interfaces.cli import main\n"
+        "code = main(['db', 'upgrade'])\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'dapr', 'uvicorn', 'fastapi'})\n"
+        "print('loaded', loaded)\n"
+        "sys.exit(code)\n"
+    )
+    environment = {"PRODUCT_DATABASE_URL": sqlite_url(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "loaded []"

@@ -1,4 +1,8 @@
-"""Outbox relay and sweeper on a real database; a recording publisher stands in for Dapr."""
+"""Outbox relay and sweeper on a real database; a recording publisher stands in for Dapr.
+
+Each test takes its relay and sweeper from the composition root, as `serve` does. The
+`inventory` fixture plays a process that died (or another replica): it commits, never publishes.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,20 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import Engine, select
 
 from product_service.application.errors import LockHeld
-from product_service.application.ports import DistributedLock, NoLock, SystemClock
+from product_service.application.ports import DistributedLock, SystemClock
 from product_service.application.service import InventoryService
+from product_service.bootstrap import Adapters, Runtime, build_runtime
 from product_service.domain.commands import RevertInventory
 from product_service.infrastructure.dapr.publisher import PublishFailed
-from product_service.infrastructure.db.outbox_store import SqlOutboxStore
 from product_service.infrastructure.db.tables import outbox
 from product_service.infrastructure.event_codec import OutboxMessage
-from product_service.infrastructure.relay import OutboxRelay
-from product_service.infrastructure.sweeper import OutboxSweeper
+from product_service.infrastructure.settings import Settings
 from tests.factories import order, product_with
 from tests.fakes import FixedClock
 
@@ -71,23 +74,23 @@ def unpublished_rows(engine: Engine) -> int:
         return len(rows.all())
 
 
-@pytest.fixture
-def store(engine: Engine) -> SqlOutboxStore:
-    return SqlOutboxStore(engine)
+def runtime_with(
+    settings: Settings,
+    engine: Engine,
+    publisher: RecordingPublisher,
+    adapters: Adapters | None = None,
+    **changed: float,
+) -> Runtime:
+    """The service as `serve` builds it, on the test's database, publishing to `publisher`;
+    its relay backs off briefly. Its workers are started by the test when it wants them."""
+    fast = settings.model_copy(update={"relay_max_backoff_seconds": 0.05, **changed})
+    return build_runtime(fast, replace(adapters or Adapters(), engine=engine, publisher=publisher))
 
 
-def relay_for(
-    store: SqlOutboxStore, publisher: RecordingPublisher, **options: float
-) -> OutboxRelay:
-    return OutboxRelay(store, publisher, SystemClock(), max_backoff_seconds=0.05, **options)
-
-
-def test_relay_publishes_each_commit_keyed_by_order(
-    engine: Engine, inventory: InventoryService, store: SqlOutboxStore
-) -> None:
+def test_relay_publishes_each_commit_keyed_by_order(engine: Engine, settings: Settings) -> None:
     publisher = RecordingPublisher()
-    relay = relay_for(store, publisher)
-    inventory.notifier = relay
+    runtime = runtime_with(settings, engine, publisher)
+    inventory, relay = runtime.inventory, runtime.relay
     relay.start()
     sku = inventory.create_product(product_with(5)).skus[0]
 
@@ -105,11 +108,11 @@ def test_relay_publishes_each_commit_keyed_by_order(
 
 
 def test_relay_retries_a_failed_publish_without_reordering_an_orders_events(
-    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+    engine: Engine, settings: Settings
 ) -> None:
     publisher = RecordingPublisher(failures=3)
-    relay = relay_for(store, publisher)
-    inventory.notifier = relay
+    runtime = runtime_with(settings, engine, publisher)
+    inventory, relay = runtime.inventory, runtime.relay
     relay.start()
     sku = inventory.create_product(product_with(5)).skus[0]
 
@@ -127,11 +130,11 @@ def test_relay_retries_a_failed_publish_without_reordering_an_orders_events(
 
 
 def test_relay_leaves_the_row_in_the_outbox_while_publishing_fails(
-    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+    engine: Engine, settings: Settings
 ) -> None:
     publisher = RecordingPublisher(failures=10_000)
-    relay = relay_for(store, publisher)
-    inventory.notifier = relay
+    runtime = runtime_with(settings, engine, publisher)
+    inventory, relay = runtime.inventory, runtime.relay
     relay.start()
     sku = inventory.create_product(product_with(5)).skus[0]
 
@@ -143,12 +146,10 @@ def test_relay_leaves_the_row_in_the_outbox_while_publishing_fails(
     assert unpublished_rows(engine) == 1
 
 
-def test_publish_delay_hook_holds_the_event_back(
-    inventory: InventoryService, store: SqlOutboxStore
-) -> None:
+def test_publish_delay_hook_holds_the_event_back(engine: Engine, settings: Settings) -> None:
     publisher = RecordingPublisher()
-    relay = relay_for(store, publisher, publish_delay_seconds=60)
-    inventory.notifier = relay
+    runtime = runtime_with(settings, engine, publisher, relay_publish_delay_ms=60_000)
+    inventory, relay = runtime.inventory, runtime.relay
     relay.start()
     sku = inventory.create_product(product_with(5)).skus[0]
 
@@ -160,15 +161,16 @@ def test_publish_delay_hook_holds_the_event_back(
 
 
 def test_sweeper_republishes_rows_a_crash_left_behind(
-    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+    inventory: InventoryService, engine: Engine, settings: Settings
 ) -> None:
     sku = inventory.create_product(product_with(5)).skus[0]
     inventory.deduct(order(501, (sku.id, 1)))  # no relay: as if the process died after commit
     publisher = RecordingPublisher()
     later = FixedClock(SystemClock().now() + timedelta(seconds=30))
-    sweeper = OutboxSweeper(
-        store, publisher, NoLock(), relay_for(store, publisher), later, min_age_seconds=5
+    runtime = runtime_with(
+        settings, engine, publisher, Adapters(clock=later), sweep_min_age_seconds=5
     )
+    sweeper = runtime.sweeper
 
     assert sweeper.sweep_once() == 1
     assert sweeper.sweep_once() == 0
@@ -177,34 +179,31 @@ def test_sweeper_republishes_rows_a_crash_left_behind(
 
 
 def test_sweeper_leaves_young_rows_to_the_relay(
-    inventory: InventoryService, store: SqlOutboxStore
+    inventory: InventoryService, engine: Engine, settings: Settings
 ) -> None:
     sku = inventory.create_product(product_with(5)).skus[0]
     inventory.deduct(order(601, (sku.id, 1)))
     publisher = RecordingPublisher()
-    sweeper = OutboxSweeper(
-        store, publisher, NoLock(), relay_for(store, publisher), SystemClock(), min_age_seconds=60
-    )
+    sweeper = runtime_with(settings, engine, publisher, sweep_min_age_seconds=60).sweeper
 
     assert sweeper.sweep_once() == 0
     assert publisher.published == []
 
 
 def test_sweeper_does_nothing_while_another_replica_holds_the_lease(
-    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+    inventory: InventoryService, engine: Engine, settings: Settings
 ) -> None:
     sku = inventory.create_product(product_with(5)).skus[0]
     inventory.deduct(order(701, (sku.id, 1)))
     publisher = RecordingPublisher()
-    sweeper = OutboxSweeper(
-        store,
+    sweeper = runtime_with(
+        settings,
+        engine,
         publisher,
-        HeldElsewhere(),
-        relay_for(store, publisher),
-        SystemClock(),
-        interval_seconds=0.05,
-        min_age_seconds=0,
-    )
+        Adapters(lease=HeldElsewhere()),
+        sweep_interval_seconds=0.05,
+        sweep_min_age_seconds=0,
+    ).sweeper
 
     sweeper.start()
     threading.Event().wait(0.3)
@@ -215,15 +214,15 @@ def test_sweeper_does_nothing_while_another_replica_holds_the_lease(
 
 
 def test_a_new_relay_first_publishes_what_a_crashed_process_left_in_order(
-    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+    inventory: InventoryService, engine: Engine, settings: Settings
 ) -> None:
     sku = inventory.create_product(product_with(5)).skus[0]
     inventory.deduct(order(801, (sku.id, 1)))  # committed, never published: the process died
     publisher = RecordingPublisher()
-    relay = relay_for(store, publisher)
-    inventory.notifier = relay
+    restarted = runtime_with(settings, engine, publisher)
+    relay = restarted.relay
 
-    inventory.revert(RevertInventory(801))  # the restarted process takes the order's next event
+    restarted.inventory.revert(RevertInventory(801))  # the order's next event
     relay.start()
 
     assert relay.flush(timeout=10)
@@ -236,17 +235,17 @@ def test_a_new_relay_first_publishes_what_a_crashed_process_left_in_order(
 
 
 def test_an_orders_older_unpublished_event_goes_out_before_its_newer_one(
-    inventory: InventoryService, store: SqlOutboxStore
+    inventory: InventoryService, engine: Engine, settings: Settings
 ) -> None:
     sku = inventory.create_product(product_with(5)).skus[0]
     publisher = RecordingPublisher()
-    relay = relay_for(store, publisher)
+    runtime = runtime_with(settings, engine, publisher)
+    relay = runtime.relay
     relay.start()
     assert relay.flush(timeout=10)  # nothing left from before: the start-up pass is done
-    inventory.deduct(order(901, (sku.id, 1)))  # e.g. committed by another replica, unpublished
-    inventory.notifier = relay
+    inventory.deduct(order(901, (sku.id, 1)))  # committed by another replica, unpublished
 
-    inventory.revert(RevertInventory(901))
+    runtime.inventory.revert(RevertInventory(901))
 
     assert relay.flush(timeout=10)
     relay.stop()
@@ -257,11 +256,11 @@ def test_an_orders_older_unpublished_event_goes_out_before_its_newer_one(
 
 
 def test_relay_publishes_runs_of_one_topic_in_bulk_and_keeps_a_refused_event(
-    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+    engine: Engine, settings: Settings
 ) -> None:
     publisher = RecordingPublisher(refuse={"402"})
-    relay = relay_for(store, publisher)
-    inventory.notifier = relay
+    runtime = runtime_with(settings, engine, publisher)
+    inventory, relay = runtime.inventory, runtime.relay
     relay.start()
     sku = inventory.create_product(product_with(5)).skus[0]
 
@@ -278,12 +277,12 @@ def test_relay_publishes_runs_of_one_topic_in_bulk_and_keeps_a_refused_event(
 
 
 def test_flush_right_after_start_waits_for_what_an_earlier_process_left(
-    inventory: InventoryService, store: SqlOutboxStore, engine: Engine
+    inventory: InventoryService, engine: Engine, settings: Settings
 ) -> None:
     sku = inventory.create_product(product_with(5)).skus[0]
     for order_id in range(1001, 1011):  # committed, never published: the process died
         inventory.deduct(order(order_id, (sku.id, 1)))
-    relay = relay_for(store, RecordingPublisher())
+    relay = runtime_with(settings, engine, RecordingPublisher()).relay
     relay.start()
 
     assert relay.flush(timeout=10)

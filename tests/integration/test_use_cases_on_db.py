@@ -9,7 +9,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from sqlalchemy import Engine, select
 
 from product_service.application.service import InventoryService
-from product_service.bootstrap import bootstrap
+from product_service.bootstrap import Adapters, build_runtime
 from product_service.domain.commands import RevertInventory
 from product_service.domain.model import FailureReason, Outcome
 from product_service.infrastructure.db.tables import outbox
@@ -82,11 +82,12 @@ def test_duplicates_and_revert_before_deduct_hold_in_sql(
 
 
 def test_ledger_reconciles_after_every_step_of_random_operations(engine: Engine) -> None:
-    database_settings = Settings(database_url=engine.url.render_as_string(hide_password=False))
+    url = engine.url.render_as_string(hide_password=False)
+    database_settings = Settings(database_url=url, lock_store_name="")  # no sidecar
 
     def fresh_inventory() -> InventoryService:
         empty_tables(engine)
-        return bootstrap(database_settings, engine=engine).inventory
+        return build_runtime(database_settings, Adapters(engine=engine)).inventory
 
     class DatabaseInventoryMachine(InventoryMachine):
         build = staticmethod(fresh_inventory)

@@ -3,9 +3,8 @@ from __future__ import annotations
 import pytest
 
 from product_service.application.service import InventoryService
-from product_service.bootstrap import bootstrap
 from product_service.infrastructure.settings import Settings
-from tests.fakes import FakeUnitOfWork, FixedClock, MemoryStore
+from tests.fakes import MemoryStore, memory_runtime
 
 
 @pytest.fixture
@@ -20,5 +19,4 @@ def settings() -> Settings:
 
 @pytest.fixture
 def inventory(store: MemoryStore, settings: Settings) -> InventoryService:
-    app = bootstrap(settings, uow_factory=lambda: FakeUnitOfWork(store), clock=FixedClock())
-    return app.inventory
+    return memory_runtime(store, settings).inventory

@@ -14,23 +14,21 @@ from dapr.ext.grpc import App
 from dapr.proto.runtime.v1 import appcallback_pb2 as callback
 from dapr.proto.runtime.v1 import appcallback_pb2_grpc as callback_grpc
 from google.protobuf import empty_pb2
+from pydantic import SecretStr
 
 from devstack.net import free_port
-from product_service.application.errors import TransientError
 from product_service.application.service import InventoryService
 from product_service.contract.product.v1 import events_pb2 as events
 from product_service.contract.product.v1 import product_service_pb2 as pb
 from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
 from product_service.infrastructure.settings import Settings
-from product_service.interfaces.grpc.auth import AppApiToken
-from product_service.interfaces.grpc.bulk import BulkOptions
 from product_service.interfaces.grpc.intake import Intake
-from product_service.interfaces.grpc.product_api import ProductApi
-from product_service.interfaces.grpc.subscriptions import register_subscriptions
+from tests.app_channel import serving
 from tests.factories import product_with
-from tests.fakes import FakeUnitOfWork, MemoryStore
+from tests.fakes import MemoryStore, memory_runtime
 
 Status = callback.TopicEventResponse.TopicEventResponseStatus
+TOKEN = SecretStr("s3cret")
 
 
 @dataclass
@@ -46,21 +44,10 @@ class Channel:
 
 @pytest.fixture
 def channel() -> Iterator[Channel]:
-    store = MemoryStore()
-    inventory = InventoryService(uow_factory=lambda: FakeUnitOfWork(store))
-    intake = Intake()
-    # The server's options: serve builds its App with these (interfaces/server.py).
-    app = App(
-        thread_pool=ThreadPoolExecutor(8), options=BulkOptions.of(Settings()).server_options()
-    )
-    register_subscriptions(app, inventory, Settings(), intake)
-    app.add_external_service(pb_grpc.add_ProductServiceServicer_to_server, ProductApi(inventory))
-    port = free_port()
-    thread = threading.Thread(target=app.run, args=(port, "127.0.0.1"), daemon=True)
-    thread.start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as conn:
-        grpc.channel_ready_future(conn).result(timeout=10)
-        subscriptions = callback_grpc.AppCallbackStub(conn).ListTopicSubscriptions(
+    store, intake = MemoryStore(), Intake()
+    runtime = memory_runtime(store)
+    with serving(runtime, intake) as connection:
+        subscriptions = callback_grpc.AppCallbackStub(connection).ListTopicSubscriptions(
             empty_pb2.Empty()
         )
         topics = [f"{s.topic}->{s.dead_letter_topic}" for s in subscriptions.subscriptions]
@@ -74,14 +61,13 @@ def channel() -> Iterator[Channel]:
         }
         yield Channel(
             store,
-            inventory,
+            runtime.inventory,
             intake,
-            callback_grpc.AppCallbackStub(conn),
-            pb_grpc.ProductServiceStub(conn),
+            callback_grpc.AppCallbackStub(connection),
+            pb_grpc.ProductServiceStub(connection),
             topics,
             bulk,
         )
-    app.stop()
 
 
 def deliver(channel: Channel, topic: str, data: bytes, message_id: str = "m-1") -> int:
@@ -227,10 +213,7 @@ def test_without_the_metadata_limit_grpcio_refuses_such_a_delivery() -> None:
 
 
 def test_a_bulk_delivery_is_retried_whole_when_the_database_is_down(channel: Channel) -> None:
-    def unavailable() -> FakeUnitOfWork:
-        raise TransientError("database unreachable")
-
-    channel.inventory.uow_factory = unavailable
+    channel.store.reachable = False
 
     answers = deliver_bulk(
         channel, "OnPaymentSuccess", ("m-1", payment(21, 1, 1)), ("m-2", b"not json")
@@ -278,10 +261,7 @@ def test_malformed_payload_is_dropped_and_writes_nothing(channel: Channel, data:
 
 
 def test_transient_failure_asks_for_a_retry(channel: Channel) -> None:
-    def unavailable() -> FakeUnitOfWork:
-        raise TransientError("database unreachable")
-
-    channel.inventory.uow_factory = unavailable
+    channel.store.reachable = False
 
     assert deliver(channel, "OnPaymentSuccess", payment(4, 1, 1)) == Status.RETRY
 
@@ -367,32 +347,24 @@ def test_api_refuses_a_write_off_below_zero(channel: Channel) -> None:
 
 def test_with_an_app_token_calls_without_it_are_refused_and_change_nothing() -> None:
     store = MemoryStore()
-    inventory = InventoryService(uow_factory=lambda: FakeUnitOfWork(store))
+    runtime = memory_runtime(store, Settings().model_copy(update={"app_api_token": TOKEN}))
+    inventory = runtime.inventory
     sku = inventory.create_product(product_with(5)).skus[0]
-    app = App(thread_pool=ThreadPoolExecutor(4), interceptors=[AppApiToken("s3cret")])
-    register_subscriptions(app, inventory, Settings(), Intake())
-    app.add_external_service(pb_grpc.add_ProductServiceServicer_to_server, ProductApi(inventory))
-    port = free_port()
-    threading.Thread(target=app.run, args=(port, "127.0.0.1"), daemon=True).start()
     request = pb.GetSkuRequest(sku_id=sku.id)
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as conn:
-            grpc.channel_ready_future(conn).result(timeout=10)
-            api = pb_grpc.ProductServiceStub(conn)
-            daprd = callback_grpc.AppCallbackStub(conn)
-            for metadata in [(), (("dapr-api-token", "guess"),)]:
-                with pytest.raises(grpc.RpcError) as refused:
-                    api.GetSku(request, metadata=metadata)
-                assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
-            event = callback.TopicEventRequest(
-                id="m", topic="OnPaymentSuccess", pubsub_name="pubsub", data=payment(1, sku.id, 1)
-            )
-            with pytest.raises(grpc.RpcError):
-                daprd.OnTopicEvent(event)
+    with serving(runtime) as connection:
+        api = pb_grpc.ProductServiceStub(connection)
+        daprd = callback_grpc.AppCallbackStub(connection)
+        for metadata in [(), (("dapr-api-token", "guess"),)]:
+            with pytest.raises(grpc.RpcError) as refused:
+                api.GetSku(request, metadata=metadata)
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        event = callback.TopicEventRequest(
+            id="m", topic="OnPaymentSuccess", pubsub_name="pubsub", data=payment(1, sku.id, 1)
+        )
+        with pytest.raises(grpc.RpcError):
+            daprd.OnTopicEvent(event)
 
-            granted = api.GetSku(request, metadata=(("dapr-api-token", "s3cret"),))
-    finally:
-        app.stop()
+        granted = api.GetSku(request, metadata=(("dapr-api-token", "s3cret"),))
 
     assert granted.stock == 5
     assert inventory.sku(sku.id).stock == 5

@@ -9,31 +9,23 @@ refused call writes nothing.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 import pytest
-from dapr.ext.grpc import App
 from dapr.proto.runtime.v1 import appcallback_pb2 as callback
 from dapr.proto.runtime.v1 import appcallback_pb2_grpc as callback_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devstack.net import free_port
-from product_service.application.service import InventoryService
 from product_service.contract.product.v1 import events_pb2 as events
 from product_service.contract.product.v1 import product_service_pb2 as pb
 from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
-from product_service.infrastructure.settings import Settings
-from product_service.interfaces.grpc.intake import Intake
-from product_service.interfaces.grpc.product_api import ProductApi
-from product_service.interfaces.grpc.subscriptions import register_subscriptions
+from tests.app_channel import serving
 from tests.factories import product_with
-from tests.fakes import FakeUnitOfWork, MemoryStore
+from tests.fakes import MemoryStore, memory_runtime
 
 Status = callback.TopicEventResponse.TopicEventResponseStatus
 CLIENT_ERRORS = {
@@ -57,17 +49,14 @@ class Channel:
 @pytest.fixture(scope="module")
 def channel() -> Iterator[Channel]:
     store = MemoryStore()
-    inventory = InventoryService(uow_factory=lambda: FakeUnitOfWork(store))
-    inventory.create_product(product_with(50, 50, 50))  # SKUs 1..3 exist
-    app = App(thread_pool=ThreadPoolExecutor(4))
-    register_subscriptions(app, inventory, Settings(), Intake())
-    app.add_external_service(pb_grpc.add_ProductServiceServicer_to_server, ProductApi(inventory))
-    port = free_port()
-    threading.Thread(target=app.run, args=(port, "127.0.0.1"), daemon=True).start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as conn:
-        grpc.channel_ready_future(conn).result(timeout=10)
-        yield Channel(store, callback_grpc.AppCallbackStub(conn), pb_grpc.ProductServiceStub(conn))
-    app.stop()
+    runtime = memory_runtime(store)
+    runtime.inventory.create_product(product_with(50, 50, 50))  # SKUs 1..3 exist
+    with serving(runtime) as connection:
+        yield Channel(
+            store,
+            callback_grpc.AppCallbackStub(connection),
+            pb_grpc.ProductServiceStub(connection),
+        )
 
 
 ids = st.one_of(

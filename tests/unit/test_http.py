@@ -11,15 +11,14 @@ from product_service.application.service import InventoryService
 from product_service.infrastructure.db.outbox_store import Backlog
 from product_service.interfaces.http import Probes, create_http_app
 from tests.factories import order, product_with
-from tests.fakes import FakeUnitOfWork, MemoryStore
+from tests.fakes import MemoryStore, memory_runtime
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
 def inventory() -> InventoryService:
-    store = MemoryStore()
-    return InventoryService(uow_factory=lambda: FakeUnitOfWork(store))
+    return memory_runtime(MemoryStore()).inventory
 
 
 def client_for(inventory: InventoryService, sidecar_up: bool = True) -> TestClient:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
-from product_service.bootstrap import bootstrap
-from product_service.infrastructure.settings import Settings
-from tests.fakes import FakeUnitOfWork, FixedClock, MemoryStore
+from tests.fakes import MemoryStore, memory_runtime
 from tests.inventory_machine import InventoryMachine
 
 
 def build_in_memory():  # type: ignore[no-untyped-def]
     store = MemoryStore()
-    return bootstrap(
-        Settings(), uow_factory=lambda: FakeUnitOfWork(store), clock=FixedClock()
-    ).inventory
+    return memory_runtime(store).inventory
 
 
 class InMemoryInventoryMachine(InventoryMachine):

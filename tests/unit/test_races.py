@@ -11,13 +11,11 @@ from product_service.application.errors import (
     DuplicateOperation,
 )
 from product_service.application.service import InventoryService
-from product_service.bootstrap import bootstrap
 from product_service.domain.commands import RevertInventory
 from product_service.domain.events import InventoryDeductFailed, InventoryReverted, RevertedSku
 from product_service.domain.model import FailureReason, InboxRecord, Operation, Outcome, Sku
-from product_service.infrastructure.settings import Settings
 from tests.factories import order, product_with
-from tests.fakes import FakeUnitOfWork, FixedClock, MemoryStore
+from tests.fakes import FakeUnitOfWork, FixedClock, MemoryStore, memory_runtime
 
 
 class RacingUnitOfWork(FakeUnitOfWork):
@@ -46,9 +44,7 @@ class RacingUnitOfWork(FakeUnitOfWork):
 
 
 def racing_inventory(store: MemoryStore, rival: InboxRecord) -> InventoryService:
-    return bootstrap(
-        Settings(), uow_factory=lambda: RacingUnitOfWork(store, rival), clock=FixedClock()
-    ).inventory
+    return memory_runtime(store, uow_factory=lambda: RacingUnitOfWork(store, rival)).inventory
 
 
 def test_the_loser_of_a_duplicate_race_reports_the_winners_outcome() -> None:
@@ -121,13 +117,11 @@ def test_a_revert_that_meets_a_committing_deduction_decides_again_and_gives_its_
     None
 ):
     store = MemoryStore()
-    plain = bootstrap(
-        Settings(), uow_factory=lambda: FakeUnitOfWork(store), clock=FixedClock()
-    ).inventory
+    plain = memory_runtime(store).inventory
     (sku,) = plain.create_product(product_with(10)).skus
     deduction = lambda: plain.deduct(order(9, (sku.id, 4), message_id="paid"))  # noqa: E731
-    racing = bootstrap(
-        Settings(), uow_factory=lambda: DeductedMeanwhile(store, deduction), clock=FixedClock()
+    racing = memory_runtime(
+        store, uow_factory=lambda: DeductedMeanwhile(store, deduction)
     ).inventory
     result = racing.revert(RevertInventory(9, "cancel"))
     assert (result.outcome, result.duplicate) == (Outcome.SUCCEEDED, False)
@@ -140,9 +134,7 @@ def test_a_revert_that_meets_a_committing_deduction_decides_again_and_gives_its_
 
 def test_a_deduct_that_finds_its_preempted_slot_settled_meanwhile_reports_a_duplicate() -> None:
     store = MemoryStore()
-    inventory = bootstrap(
-        Settings(), uow_factory=lambda: FakeUnitOfWork(store), clock=FixedClock()
-    ).inventory
+    inventory = memory_runtime(store).inventory
     (sku,) = inventory.create_product(product_with(10)).skus
     inventory.revert(RevertInventory(10))
     key = (10, Operation.DEDUCT)
@@ -159,9 +151,7 @@ def test_a_deduct_that_finds_its_preempted_slot_settled_meanwhile_reports_a_dupl
             self.inbox.transition = rival_settles_first  # type: ignore[method-assign]
             return self
 
-    racing = bootstrap(
-        Settings(), uow_factory=lambda: SettledMeanwhile(store), clock=FixedClock()
-    ).inventory
+    racing = memory_runtime(store, uow_factory=lambda: SettledMeanwhile(store)).inventory
     result = racing.deduct(order(10, (sku.id, 1), message_id="loser"))
     assert result.duplicate
     assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.ORDER_REVERTED)
@@ -185,9 +175,7 @@ class StaleRead(FakeUnitOfWork):
 
 def test_an_order_is_decided_against_its_locked_rows_and_names_the_short_line() -> None:
     store = MemoryStore()
-    inventory = bootstrap(
-        Settings(), uow_factory=lambda: StaleRead(store), clock=FixedClock()
-    ).inventory
+    inventory = memory_runtime(store, uow_factory=lambda: StaleRead(store)).inventory
     first, second = inventory.create_product(product_with(10, 3)).skus
     result = inventory.deduct(order(12, (first.id, 3), (second.id, 4)))
     assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.INSUFFICIENT_STOCK)

@@ -153,7 +153,8 @@ class OutboxRelay(OutboxNotifier):
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
-        self._thread.join(timeout=10)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=10)
 
     def _run(self) -> None:
         with untraced_statements():

@@ -6,18 +6,23 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from product_service.application.errors import StoreRejected, TransientError
-from product_service.bootstrap import Application, bootstrap
+from product_service.application.service import InventoryService
 from product_service.domain.commands import AdjustStock, DeductInventory, OrderLine, RevertInventory
 from product_service.domain.errors import DomainError, DuplicateSkuCode
 from product_service.infrastructure.db import migrate
+from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.logs import configure_logging
 from product_service.infrastructure.settings import Settings
 from product_service.interfaces.catalog import DEMO_CATALOG
-from product_service.interfaces.server import serve
+
+if TYPE_CHECKING:
+    from product_service.bootstrap import Runtime
 
 EXIT_DOMAIN_ERROR, EXIT_BAD_SETTINGS, EXIT_UNAVAILABLE = 1, 2, 3
 
@@ -34,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     database = settings.safe_database_url()
     try:
-        app = bootstrap(settings)
+        app = CommandContext(settings)
     except OSError as exc:
         return _fail(EXIT_UNAVAILABLE, f"cannot open database {database}: {exc}")
     try:
@@ -51,13 +56,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.close()
 
 
+class CommandContext:
+    """What a command works on: the database, and the service's runtime when the command uses
+    it. The runtime (and with it the Dapr SDK) is imported on first use: `db upgrade` runs in
+    init containers and jobs that have no sidecar and should load nothing they do not use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine: Engine = build_engine(
+            settings.database_url, pool_size=settings.database_pool_size
+        )
+        self._runtime: Runtime | None = None
+
+    @property
+    def inventory(self) -> InventoryService:
+        if self._runtime is None:
+            from product_service.bootstrap import Adapters, build_runtime
+
+            self._runtime = build_runtime(self.settings, Adapters(engine=self.engine))
+        return self._runtime.inventory
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()  # disposes the engine too
+        else:
+            self.engine.dispose()
+
+
 def _fail(code: int, message: str) -> int:
     print(f"product-service: error: {message}", file=sys.stderr)
     return code
 
 
-def _require_current_schema(app: Application) -> None:
-    assert app.engine is not None
+def _require_current_schema(app: CommandContext) -> None:
     current, head = migrate.current_revision(app.engine), migrate.head_revision(app.engine)
     if current != head:
         raise DomainError(
@@ -67,8 +98,7 @@ def _require_current_schema(app: Application) -> None:
         )
 
 
-def _db_upgrade(app: Application, _args: argparse.Namespace) -> None:
-    assert app.engine is not None
+def _db_upgrade(app: CommandContext, _args: argparse.Namespace) -> None:
     migrate.upgrade(app.engine)
     print(
         f"database {app.settings.safe_database_url()} "
@@ -76,8 +106,7 @@ def _db_upgrade(app: Application, _args: argparse.Namespace) -> None:
     )
 
 
-def _db_current(app: Application, _args: argparse.Namespace) -> None:
-    assert app.engine is not None
+def _db_current(app: CommandContext, _args: argparse.Namespace) -> None:
     current, head = migrate.current_revision(app.engine), migrate.head_revision(app.engine)
     print(
         f"current {current or '(empty)'}, newest {head}"
@@ -85,7 +114,7 @@ def _db_current(app: Application, _args: argparse.Namespace) -> None:
     )
 
 
-def _serve(app: Application, args: argparse.Namespace) -> int:
+def _serve(app: CommandContext, args: argparse.Namespace) -> int:
     if args.migrate:
         _db_upgrade(app, args)
     app.close()  # the server builds its own runtime from the same settings
@@ -97,10 +126,12 @@ def _serve(app: Application, args: argparse.Namespace) -> int:
         app.settings.http_port,
         app.settings.otel_endpoint or "off",
     )
+    from product_service.interfaces.server import serve
+
     return serve(app.settings)
 
 
-def _seed(app: Application, _args: argparse.Namespace) -> None:
+def _seed(app: CommandContext, _args: argparse.Namespace) -> None:
     for product in DEMO_CATALOG:
         try:
             created = app.inventory.create_product(product)
@@ -112,12 +143,12 @@ def _seed(app: Application, _args: argparse.Namespace) -> None:
             _print_sku(app, new.code)
 
 
-def _stock(app: Application, args: argparse.Namespace) -> None:
+def _stock(app: CommandContext, args: argparse.Namespace) -> None:
     for code in args.codes:
         _print_sku(app, code)
 
 
-def _print_sku(app: Application, code: str) -> None:
+def _print_sku(app: CommandContext, code: str) -> None:
     sku = app.inventory.stock_by_code(code)
     alert = "  LOW" if sku.below_threshold else ""
     print(
@@ -126,7 +157,7 @@ def _print_sku(app: Application, code: str) -> None:
     )
 
 
-def _order(app: Application, args: argparse.Namespace) -> None:
+def _order(app: CommandContext, args: argparse.Namespace) -> None:
     for record in app.inventory.order_record(args.order_id):
         print(
             f"order {record.order_id} {record.operation.value:<6} {record.outcome.value:<9} "
@@ -135,7 +166,7 @@ def _order(app: Application, args: argparse.Namespace) -> None:
         )
 
 
-def _deduct(app: Application, args: argparse.Namespace) -> None:
+def _deduct(app: CommandContext, args: argparse.Namespace) -> None:
     lines = tuple(OrderLine(sku_id, quantity) for sku_id, quantity in args.lines)
     result = app.inventory.deduct(DeductInventory(args.order_id, lines, message_id="cli"))
     print(
@@ -144,7 +175,7 @@ def _deduct(app: Application, args: argparse.Namespace) -> None:
     )
 
 
-def _revert(app: Application, args: argparse.Namespace) -> None:
+def _revert(app: CommandContext, args: argparse.Namespace) -> None:
     result = app.inventory.revert(RevertInventory(args.order_id, message_id="cli"))
     print(
         f"order {result.order_id}: reverted"
@@ -152,12 +183,12 @@ def _revert(app: Application, args: argparse.Namespace) -> None:
     )
 
 
-def _adjust(app: Application, args: argparse.Namespace) -> None:
+def _adjust(app: CommandContext, args: argparse.Namespace) -> None:
     sku = app.inventory.adjust(AdjustStock(args.sku_id, args.delta, args.reason))
     print(f"SKU {sku.id} {sku.code}: stock now {sku.stock}")
 
 
-def _reconcile(app: Application, _args: argparse.Namespace) -> None:
+def _reconcile(app: CommandContext, _args: argparse.Namespace) -> None:
     mismatches = app.inventory.ledger_mismatches()
     for sku_id, (stock, ledger) in sorted(mismatches.items()):
         print(f"SKU {sku_id}: stock {stock} but ledger sums to {ledger}")
@@ -179,7 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def command(
-        name: str, handler: Callable[[Application, argparse.Namespace], int | None], help: str
+        name: str, handler: Callable[[CommandContext, argparse.Namespace], int | None], help: str
     ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         sub.set_defaults(handler=handler)

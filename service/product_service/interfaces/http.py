@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from product_service.application.errors import TransientError
 from product_service.application.service import InventoryService
 from product_service.domain.errors import DomainError, OrderNotFound, UnknownSku
+from product_service.domain.model import InboxRecord, Sku
 from product_service.infrastructure.db.outbox_store import Backlog
 
 T = TypeVar("T")
@@ -41,6 +42,20 @@ class SkuView(BaseModel):
     status: str
     below_threshold: bool
 
+    @classmethod
+    def of(cls, sku: Sku) -> SkuView:
+        return cls(
+            id=sku.id,
+            product_id=sku.product_id,
+            code=sku.code,
+            price=sku.price,
+            stock=sku.stock,
+            warn_threshold=sku.warn_threshold,
+            sales=sku.sales,
+            status=sku.status.value,
+            below_threshold=sku.below_threshold,
+        )
+
 
 class OperationView(BaseModel):
     operation: str
@@ -48,6 +63,16 @@ class OperationView(BaseModel):
     reason: str
     message_id: str
     recorded_at: datetime
+
+    @classmethod
+    def of(cls, record: InboxRecord) -> OperationView:
+        return cls(
+            operation=record.operation.value,
+            outcome=record.outcome.value,
+            reason=record.reason.value,
+            message_id=record.message_id,
+            recorded_at=record.created_at,
+        )
 
 
 class OrderView(BaseModel):
@@ -67,7 +92,12 @@ def create_http_app(
         title="product-service",
         summary="Stock deduction for paid orders, beside a Dapr sidecar. Read-only views.",
     )
+    _add_probes(app, probes, registry)
+    _add_operator_views(app, inventory, probes)
+    return app
 
+
+def _add_probes(app: FastAPI, probes: Probes, registry: CollectorRegistry) -> None:
     @app.get("/healthz", tags=["probes"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -81,35 +111,16 @@ def create_http_app(
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+
+def _add_operator_views(app: FastAPI, inventory: InventoryService, probes: Probes) -> None:
     @app.get("/skus/{sku_id}", tags=["operator"])
     def sku(sku_id: EntityId) -> SkuView:
-        found = _answer(lambda: inventory.sku(sku_id))
-        return SkuView(
-            id=found.id,
-            product_id=found.product_id,
-            code=found.code,
-            price=found.price,
-            stock=found.stock,
-            warn_threshold=found.warn_threshold,
-            sales=found.sales,
-            status=found.status.value,
-            below_threshold=found.below_threshold,
-        )
+        return SkuView.of(_answer(lambda: inventory.sku(sku_id)))
 
     @app.get("/orders/{order_id}", tags=["operator"])
     def order(order_id: EntityId) -> OrderView:
         records = _answer(lambda: inventory.order_record(order_id))
-        operations = [
-            OperationView(
-                operation=r.operation.value,
-                outcome=r.outcome.value,
-                reason=r.reason.value,
-                message_id=r.message_id,
-                recorded_at=r.created_at,
-            )
-            for r in records
-        ]
-        return OrderView(order_id=order_id, operations=operations)
+        return OrderView(order_id=order_id, operations=[OperationView.of(r) for r in records])
 
     @app.get("/outbox", tags=["operator"])
     def outbox() -> OutboxView:
@@ -117,8 +128,6 @@ def create_http_app(
         oldest = backlog.oldest_created_at
         age = (probes.now() - oldest).total_seconds() if oldest else None
         return OutboxView(backlog=backlog.unpublished, oldest_age_seconds=age)
-
-    return app
 
 
 def _answer(query: Callable[[], T]) -> T:

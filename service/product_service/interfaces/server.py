@@ -14,41 +14,32 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
 import uvicorn
-from dapr.ext.grpc import App
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from product_service.application.ports import SystemClock
-from product_service.bootstrap import ServerRuntime, bootstrap_server
-from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
+from product_service.bootstrap import Runtime, build_runtime
 from product_service.infrastructure.outbox_gauges import register_outbox
 from product_service.infrastructure.settings import Settings
-from product_service.interfaces.grpc.auth import AppApiToken
-from product_service.interfaces.grpc.bulk import BulkOptions
+from product_service.interfaces.grpc.channel import app_channel
 from product_service.interfaces.grpc.intake import Intake
-from product_service.interfaces.grpc.product_api import ProductApi
-from product_service.interfaces.grpc.subscriptions import register_subscriptions
 from product_service.interfaces.http import Probes, create_http_app
 
 log = logging.getLogger(__name__)
 
 
 class Server:
-    def __init__(self, settings: Settings, runtime: ServerRuntime) -> None:
+    def __init__(self, settings: Settings, runtime: Runtime) -> None:
         self._settings = settings
         self._runtime = runtime
         self._intake = Intake()
         self._executor = ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="app-channel")
-        token = settings.app_api_token
-        interceptors = [AppApiToken(token.get_secret_value())] if token else []
-        self._app = App(
-            thread_pool=self._executor,
-            interceptors=interceptors,
-            options=BulkOptions.of(settings).server_options(),
+        self._app = app_channel(
+            runtime.inventory, settings, self._intake, self._executor, self._health_check
         )
         self._http = uvicorn.Server(
             uvicorn.Config(
-                create_http_app(runtime.application.inventory, self._probes()),
+                create_http_app(runtime.inventory, self._probes()),
                 host=settings.http_host,
                 port=settings.http_port,
                 log_config=None,
@@ -59,12 +50,6 @@ class Server:
         self._stopping = threading.Event()
         self._shutdown_thread: threading.Thread | None = None
         self._clean_exit = True
-        inventory = runtime.application.inventory
-        register_subscriptions(self._app, inventory, settings, self._intake)
-        self._app.add_external_service(
-            pb_grpc.add_ProductServiceServicer_to_server, ProductApi(inventory, self._intake)
-        )
-        self._app.register_health_check(self._health_check)
 
     def run(self) -> int:
         """Blocks until a signal stops the server; returns the exit code."""
@@ -116,8 +101,7 @@ class Server:
 
     def _probes(self) -> Probes:
         runtime = self._runtime
-        engine = runtime.application.engine
-        assert engine is not None
+        engine = runtime.engine
 
         def database() -> bool:
             try:
@@ -142,4 +126,4 @@ def serve(settings: Settings) -> int:
         # The relay and the handlers wait on sockets most of the time; a shorter interval hands
         # them the interpreter sooner when a reply arrives while another thread computes.
         sys.setswitchinterval(settings.thread_switch_interval_ms / 1000)
-    return Server(settings, bootstrap_server(settings)).run()
+    return Server(settings, build_runtime(settings)).run()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -26,10 +28,10 @@ from product_service.domain.commands import (
 from product_service.domain.errors import InvalidCommand
 from product_service.domain.model import InboxRecord, Product, Sku, SkuStatus
 from product_service.infrastructure.metrics import API_REQUESTS
-from product_service.infrastructure.telemetry import context_from_metadata, tracer
+from product_service.infrastructure.telemetry import context_from_metadata
 from product_service.interfaces.grpc.answers import grpc_status
 from product_service.interfaces.grpc.intake import Intake
-from product_service.interfaces.grpc.observed import run_operation
+from product_service.interfaces.grpc.observed import Arrival, Work, observed, run_operation
 
 log = logging.getLogger(__name__)
 
@@ -41,37 +43,61 @@ Handler = Callable[[Any, Request], Reply]
 GRPC_MESSAGE_ID = "grpc"
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A call answered with an error status instead of a reply."""
+
+    code: grpc.StatusCode
+    message: str
+
+
+SHUTTING_DOWN = Refusal(grpc.StatusCode.UNAVAILABLE, "UNAVAILABLE: shutting down; retry")
+
+
 def _translated(method: Handler[Request, Reply]) -> Callable[[Any, Request, Any], Reply]:
-    """Every error leaves as a gRPC status; unexpected ones are logged with their traceback."""
+    """Every call observed (span, count by status code, the order in the log context) and
+    every error leaving as a gRPC status; unexpected ones are logged with their traceback."""
 
     name = method.__name__
 
     @functools.wraps(method)
     def call(self: Any, request: Request, context: grpc.ServicerContext) -> Reply:
-        with (
-            self._intake.admit() as admitted,
-            tracer().start_as_current_span(
-                f"ProductService/{name}",
-                context=context_from_metadata(context.invocation_metadata()),
-                kind=SpanKind.SERVER,
-            ),
-        ):
-            if not admitted:  # shutting down: nothing started, safe to call again elsewhere
-                API_REQUESTS.labels(name, grpc.StatusCode.UNAVAILABLE.name).inc()
-                context.abort(grpc.StatusCode.UNAVAILABLE, "UNAVAILABLE: shutting down; retry")
-            try:
-                reply = method(self, request)
-            except Exception as exc:
-                status, message = grpc_status(exc)
-                API_REQUESTS.labels(name, status.name).inc()
-                if status is grpc.StatusCode.INTERNAL:
-                    log.exception("%s failed", name)
-                context.abort(status, message)
-                raise  # abort() raises; this line only satisfies the type checker
-            API_REQUESTS.labels(name, grpc.StatusCode.OK.name).inc()
-            return reply
+        arrival = Arrival(
+            f"ProductService/{name}",
+            SpanKind.SERVER,
+            context_from_metadata(context.invocation_metadata()),
+        )
+        answer: Reply | Refusal = observed(
+            self._intake,
+            arrival,
+            lambda work: _reply_or_refusal(work, name, lambda: method(self, request), request),
+            lambda: SHUTTING_DOWN,  # nothing started: safe to call again elsewhere
+            lambda answer, _seconds: API_REQUESTS.labels(name, _code(answer).name).inc(),
+        )
+        if isinstance(answer, Refusal):
+            context.abort(answer.code, answer.message)  # raises
+        return answer  # type: ignore[return-value]
 
     return call
+
+
+def _reply_or_refusal(
+    work: Work, name: str, reply: Callable[[], Reply], request: Any
+) -> Reply | Refusal:
+    order_id = getattr(request, "order_id", 0)
+    with work.about_order(order_id) if order_id else nullcontext():
+        try:
+            return reply()
+        except Exception as exc:
+            code, message = grpc_status(exc)
+            if code is grpc.StatusCode.INTERNAL:
+                log.exception("%s failed", name)
+            work.annotate("rpc.grpc.status_code", code.value[0])
+            return Refusal(code, message)
+
+
+def _code(answer: object) -> grpc.StatusCode:
+    return answer.code if isinstance(answer, Refusal) else grpc.StatusCode.OK
 
 
 class ProductApi(pb_grpc.ProductServiceServicer):

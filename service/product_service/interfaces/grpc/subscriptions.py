@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from cloudevents.sdk.event import v1
 from dapr.ext.grpc import App, TopicEventResponse
@@ -16,185 +14,202 @@ from product_service.application.deduct_batch import BatchAnswer
 from product_service.application.errors import StoreRejected, TransientError
 from product_service.application.results import OperationResult
 from product_service.application.service import InventoryService
-from product_service.domain.commands import DeductInventory
+from product_service.domain.commands import DeductInventory, RevertInventory
 from product_service.domain.errors import DomainError
 from product_service.infrastructure.event_codec import parse_deduct_rejected, parse_payment
 from product_service.infrastructure.logs import about_order
 from product_service.infrastructure.metrics import BULK_ENTRIES, HANDLER_SECONDS, MESSAGES
 from product_service.infrastructure.settings import Settings
-from product_service.infrastructure.telemetry import context_from_traceparent, tracer
+from product_service.infrastructure.telemetry import context_from_traceparent
 from product_service.interfaces.grpc.answers import RETRY, SUCCESS, message_answer
 from product_service.interfaces.grpc.bulk import BulkDelivery, BulkOptions, subscribe_in_bulk
 from product_service.interfaces.grpc.intake import Intake
-from product_service.interfaces.grpc.observed import run_batch, run_operation
+from product_service.interfaces.grpc.observed import (
+    Arrival,
+    Work,
+    observed,
+    run_batch,
+    run_operation,
+)
 
 log = logging.getLogger(__name__)
 
 EXPECTED_FAILURES = (DomainError, TransientError, StoreRejected)
 
+Command = TypeVar("Command", DeductInventory, RevertInventory)
 
-def register_subscriptions(
-    app: App, inventory: InventoryService, settings: Settings, intake: Intake
-) -> None:
-    topics = settings.topics
 
-    def handle(event: v1.Event, operation: Operation) -> TopicEventResponse:
-        topic = event.Subject()
-        started = time.perf_counter()
-        with (
-            intake.admit() as admitted,
-            tracer().start_as_current_span(
-                f"{topic} process",
-                context=context_from_traceparent(_sidecar_traceparent(event)),
-                kind=SpanKind.CONSUMER,
-                attributes={
-                    "messaging.destination.name": topic,
-                    "messaging.message.id": event.EventID(),
-                },
-            ) as span,
-        ):
-            # Shutting down: RETRY keeps the message with the broker for the next process.
-            answer = _answer(event, operation) if admitted else RETRY
-            span.set_attribute("dapr.answer", answer.status.name)
-        MESSAGES.labels(topic, answer.status.name).inc()
-        HANDLER_SECONDS.labels(topic).observe(time.perf_counter() - started)
-        return answer
+class TopicHandlers:
+    """One handler per subscribed topic (and one for payments delivered in bulk)."""
 
-    deduct = Operation("deduct", parse_payment, inventory.deduct)
-    revert = Operation("revert", parse_deduct_rejected, inventory.revert)
+    def __init__(self, inventory: InventoryService, intake: Intake) -> None:
+        self._inventory = inventory
+        self._intake = intake
 
-    def on_payment_success(event: v1.Event) -> TopicEventResponse:
-        return handle(event, deduct)
+    def on_payment_succeeded(self, event: v1.Event) -> TopicEventResponse:
+        """OnPaymentSuccess, one message: deduct the order's stock."""
+        return self._one(event, parse_payment, self._deduct)
 
-    def on_payments(delivery: BulkDelivery) -> list[TopicEventResponse]:
-        started, topic, count = time.perf_counter(), delivery.topic, len(delivery.messages)
-        with (
-            intake.admit() as admitted,
-            tracer().start_as_current_span(
-                f"{topic} process",
-                context=context_from_traceparent(delivery.traceparent),
-                kind=SpanKind.CONSUMER,
-                attributes={
-                    "messaging.destination.name": topic,
-                    "messaging.batch.message_count": count,
-                },
-            ),
-        ):
-            answers = _answer_payments(delivery, inventory) if admitted else [RETRY] * count
-        for answer in answers:
-            MESSAGES.labels(topic, answer.status.name).inc()
-        HANDLER_SECONDS.labels(topic).observe(time.perf_counter() - started)
-        BULK_ENTRIES.labels(topic).observe(count)
+    def on_payments_succeeded(self, delivery: BulkDelivery) -> list[TopicEventResponse]:
+        """OnPaymentSuccess in bulk: the delivery's orders decided in one transaction."""
+        count = len(delivery.messages)
+        arrival = Arrival(
+            f"{delivery.topic} process",
+            SpanKind.CONSUMER,
+            context_from_traceparent(delivery.traceparent),
+            {"messaging.destination.name": delivery.topic, "messaging.batch.message_count": count},
+        )
+
+        def record(answers: list[TopicEventResponse], seconds: float) -> None:
+            _count(delivery.topic, answers, seconds)
+            BULK_ENTRIES.labels(delivery.topic).observe(count)
+
+        return observed(
+            self._intake,
+            arrival,
+            lambda _work: self._deduct_delivery(delivery),
+            lambda: [RETRY] * count,
+            record,
+        )
+
+    def on_deduct_rejected(self, event: v1.Event) -> TopicEventResponse:
+        """OnInventoryDeductSuccessDLQ: the order service refused our deduction; revert it."""
+        return self._one(event, parse_deduct_rejected, self._revert)
+
+    def _deduct(self, command: DeductInventory) -> OperationResult:
+        return run_operation("deduct", command, self._inventory.deduct)
+
+    def _revert(self, command: RevertInventory) -> OperationResult:
+        return run_operation("revert", command, self._inventory.revert)
+
+    def _one(
+        self,
+        event: v1.Event,
+        parse: Callable[[bytes, str], Command],
+        decide: Callable[[Command], OperationResult],
+    ) -> TopicEventResponse:
+        topic = event.Subject() or ""  # the SDK sets it to the topic
+        arrival = Arrival(
+            f"{topic} process",
+            SpanKind.CONSUMER,
+            context_from_traceparent(_sidecar_traceparent(event)),
+            {"messaging.destination.name": topic, "messaging.message.id": event.EventID()},
+        )
+        return observed(
+            self._intake,
+            arrival,
+            lambda work: _answer(work, event, parse, decide),
+            lambda: RETRY,  # shutting down: the message stays with the broker
+            lambda answer, seconds: _count(topic, [answer], seconds),
+        )
+
+    def _deduct_delivery(self, delivery: BulkDelivery) -> list[TopicEventResponse]:
+        """Bad messages are dropped alone; the others are decided together."""
+        answers: list[TopicEventResponse] = [RETRY] * len(delivery.messages)
+        parsed: list[tuple[int, DeductInventory]] = []
+        for index, message in enumerate(delivery.messages):
+            try:
+                parsed.append((index, parse_payment(message.data, message.message_id)))
+            except EXPECTED_FAILURES as exc:
+                answers[index] = _dropped(delivery.topic, message.message_id, exc)
+        if not parsed:
+            return answers
+        try:
+            commands = [command for _, command in parsed]
+            results = run_batch("deduct", commands, self._inventory.deduct_batch)
+        except Exception as exc:  # the whole delivery comes again: database down, or a bug
+            _log_delivery_retried(delivery, exc)
+            return answers
+        for (index, command), result in zip(parsed, results, strict=True):
+            message_id = delivery.messages[index].message_id
+            with about_order(command.order_id):
+                answers[index] = _answer_of(delivery.topic, message_id, result)
         return answers
 
-    payments, dead_letters = topics.payment_succeeded, settings.dead_letter_topic
+
+def register_subscriptions(app: App, handlers: TopicHandlers, settings: Settings) -> None:
+    """Declares the subscriptions to the sidecar, each with its dead-letter topic."""
+    pubsub, topics, dead_letters = settings.pubsub_name, settings.topics, settings.dead_letter_topic
+    payments, rejected = topics.payment_succeeded, topics.deduct_rejected
     if settings.bulk_subscribe:
-        options = BulkOptions.of(settings)
         subscribe_in_bulk(
             app,
-            settings.pubsub_name,
+            pubsub,
             payments,
             dead_letters(payments),
-            on_payment_success,
-            on_payments,
-            options,
+            handlers.on_payment_succeeded,
+            handlers.on_payments_succeeded,
+            BulkOptions.of(settings),
         )
     else:
-        app.subscribe(settings.pubsub_name, payments, dead_letter_topic=dead_letters(payments))(
-            on_payment_success
+        app.subscribe(pubsub, payments, dead_letter_topic=dead_letters(payments))(
+            handlers.on_payment_succeeded
         )
-
-    @app.subscribe(
-        settings.pubsub_name,
-        topics.deduct_rejected,
-        dead_letter_topic=dead_letters(topics.deduct_rejected),
+    app.subscribe(pubsub, rejected, dead_letter_topic=dead_letters(rejected))(
+        handlers.on_deduct_rejected
     )
-    def on_deduct_success_rejected(event: v1.Event) -> TopicEventResponse:
-        return handle(event, revert)
 
 
-def _sidecar_traceparent(event: v1.Event) -> str | None:
-    """The sidecar's delivery span, sent as gRPC metadata (the CloudEvent's own traceparent is
-    the publisher's span, one step further up)."""
-    extensions = event.Extensions() or {}
-    value = extensions.get("_metadata_traceparent") or extensions.get("traceparent")
-    return value if isinstance(value, str) else None
-
-
-@dataclass(frozen=True)
-class Operation:
-    name: str
-    parse: Callable[[bytes, str], Any]
-    use_case: Callable[[Any], OperationResult]
-
-
-def _answer(event: v1.Event, operation: Operation) -> TopicEventResponse:
-    topic, message_id = event.Subject(), event.EventID()
+def _answer(
+    work: Work,
+    event: v1.Event,
+    parse: Callable[[bytes, str], Command],
+    decide: Callable[[Command], OperationResult],
+) -> TopicEventResponse:
+    topic, message_id = event.Subject() or "", event.EventID()
     try:
-        command = operation.parse(_payload(event), message_id)
+        command = parse(_payload(event), message_id)
     except EXPECTED_FAILURES as exc:
-        log.warning("%s message %s: DROP: %s", topic, message_id, exc)
-        return message_answer(exc)
-    with about_order(command.order_id):
-        try:
-            result = run_operation(operation.name, command, operation.use_case)
-        except EXPECTED_FAILURES as exc:
-            answer = message_answer(exc)
-            log.warning("%s message %s: %s: %s", topic, message_id, answer.status.name, exc)
-            return answer
-        except Exception as exc:  # a bug of ours: keep the message, show the traceback
-            log.exception("%s message %s: unexpected error", topic, message_id)
-            return message_answer(exc)
+        answer = _dropped(topic, message_id, exc)
+    else:
+        with work.about_order(command.order_id):
+            try:
+                result: BatchAnswer = decide(command)
+            except Exception as exc:
+                result = exc
+            answer = _answer_of(topic, message_id, result)
+    work.annotate("dapr.answer", answer.status.name)
+    return answer
+
+
+def _answer_of(topic: str, message_id: str, result: BatchAnswer) -> TopicEventResponse:
+    """SUCCESS for a decided order (logged); for an error the answer it calls for (logged with
+    its traceback when it is a bug of ours: the message is kept)."""
+    if isinstance(result, OperationResult):
         _log_result(topic, result)
         return SUCCESS
-
-
-def _answer_payments(
-    delivery: BulkDelivery, inventory: InventoryService
-) -> list[TopicEventResponse]:
-    """A bulk delivery: bad messages are dropped alone; the others are decided together."""
-    topic, messages = delivery.topic, delivery.messages
-    answers: list[TopicEventResponse] = [RETRY] * len(messages)
-    parsed: list[tuple[int, DeductInventory]] = []
-    for index, message in enumerate(messages):
-        try:
-            parsed.append((index, parse_payment(message.data, message.message_id)))
-        except EXPECTED_FAILURES as exc:
-            log.warning("%s message %s: DROP: %s", topic, message.message_id, exc)
-            answers[index] = message_answer(exc)
-    if not parsed:
-        return answers
-    try:
-        results = run_batch("deduct", [command for _, command in parsed], inventory.deduct_batch)
-    except Exception as exc:  # the whole delivery comes again: database down, or a bug of ours
-        expected = isinstance(exc, EXPECTED_FAILURES)
-        log.log(
-            logging.WARNING if expected else logging.ERROR,
-            "%s bulk delivery of %d: RETRY: %s",
-            topic,
-            len(messages),
-            exc,
-            exc_info=not expected,
-        )
-        return answers
-    for (index, command), result in zip(parsed, results, strict=True):
-        answers[index] = _answer_of(topic, messages[index].message_id, command.order_id, result)
-    return answers
-
-
-def _answer_of(
-    topic: str, message_id: str, order_id: int, result: BatchAnswer
-) -> TopicEventResponse:
-    with about_order(order_id):
-        if isinstance(result, OperationResult):
-            _log_result(topic, result)
-            return SUCCESS
-        answer = message_answer(result)
+    answer = message_answer(result)
+    if isinstance(result, EXPECTED_FAILURES):
         log.warning("%s message %s: %s: %s", topic, message_id, answer.status.name, result)
-        return answer
+    else:
+        log.error("%s message %s: unexpected error", topic, message_id, exc_info=result)
+    return answer
 
 
-def _log_result(topic: str | None, result: OperationResult) -> None:
+def _dropped(topic: str, message_id: str, exc: Exception) -> TopicEventResponse:
+    log.warning("%s message %s: DROP: %s", topic, message_id, exc)
+    return message_answer(exc)
+
+
+def _log_delivery_retried(delivery: BulkDelivery, exc: Exception) -> None:
+    expected = isinstance(exc, EXPECTED_FAILURES)
+    log.log(
+        logging.WARNING if expected else logging.ERROR,
+        "%s bulk delivery of %d: RETRY: %s",
+        delivery.topic,
+        len(delivery.messages),
+        exc,
+        exc_info=not expected,
+    )
+
+
+def _count(topic: str, answers: Sequence[TopicEventResponse], seconds: float) -> None:
+    for answer in answers:
+        MESSAGES.labels(topic, answer.status.name).inc()
+    HANDLER_SECONDS.labels(topic).observe(seconds)
+
+
+def _log_result(topic: str, result: OperationResult) -> None:
     log.info(
         "%s order %s: %s %s%s",
         topic,
@@ -203,6 +218,14 @@ def _log_result(topic: str | None, result: OperationResult) -> None:
         result.reason.value,
         " (duplicate)" if result.duplicate else "",
     )
+
+
+def _sidecar_traceparent(event: v1.Event) -> str | None:
+    """The sidecar's delivery span, sent as gRPC metadata (the CloudEvent's own traceparent is
+    the publisher's span, one step further up)."""
+    extensions = event.Extensions() or {}
+    value = extensions.get("_metadata_traceparent") or extensions.get("traceparent")
+    return value if isinstance(value, str) else None
 
 
 def _payload(event: v1.Event) -> bytes:
