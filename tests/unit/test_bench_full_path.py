@@ -1,4 +1,4 @@
-"""The pure parts of bench/full_path.py: percentiles, pacing, the steady search, the sustained
+"""The pure parts of bench/full_path/: percentiles, pacing, the steady search, the sustained
 verdict, the correctness check, orders and records on the wire. No infrastructure."""
 
 from __future__ import annotations
@@ -10,63 +10,77 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench import full_path as fp
+from bench.full_path.cli import parse_app_env, parse_args, parse_ladder
+from bench.full_path.config import CDF_POINTS, DEDUCTED_TOPIC, FAILED_TOPIC
+from bench.full_path.correctness import check_correctness
+from bench.full_path.load import Order, cloud_event, make_orders, outcome_of, scheduled_count
+from bench.full_path.metrics import (
+    RunResult,
+    judge,
+    keeps_up,
+    latency_cdf,
+    latency_summary,
+    per_second,
+    percentile,
+)
+from bench.full_path.report import format_table
+from bench.full_path.scenarios import RateSearch
 
 # -- percentiles and series ----------------------------------------------------------------
 
 
 def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
-    assert fp.percentile(values, 50) == 50
-    assert fp.percentile(values, 95) == 95
-    assert fp.percentile(values, 99) == 99
-    assert fp.percentile(values, 99.9) == 100
-    assert fp.percentile(values, 100) == 100
-    assert fp.percentile(values, 0) == 1
-    assert fp.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2
-    assert fp.percentile([7.0], 99) == 7
-    assert fp.percentile([], 50) is None
+    assert percentile(values, 50) == 50
+    assert percentile(values, 95) == 95
+    assert percentile(values, 99) == 99
+    assert percentile(values, 99.9) == 100
+    assert percentile(values, 100) == 100
+    assert percentile(values, 0) == 1
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2
+    assert percentile([7.0], 99) == 7
+    assert percentile([], 50) is None
 
 
 def test_latency_summary_sorts_and_rounds() -> None:
-    summary = fp.latency_summary([5.0, 1.0, 3.0, 2.0, 4.0, 100.123456])
+    summary = latency_summary([5.0, 1.0, 3.0, 2.0, 4.0, 100.123456])
     assert summary["count"] == 6
     assert summary["p50"] == 3.0
     assert summary["p99"] == 100.12
     assert summary["max"] == 100.12
     assert summary["mean"] == pytest.approx(19.19, abs=0.01)
-    empty = fp.latency_summary([])
+    empty = latency_summary([])
     assert empty["count"] == 0 and empty["p99"] is None and empty["max"] is None
 
 
 def test_latency_cdf_covers_the_points() -> None:
-    cdf = fp.latency_cdf([float(v) for v in range(1, 1001)])
+    cdf = latency_cdf([float(v) for v in range(1, 1001)])
     as_dict = dict(cdf)
-    assert [q for q, _ in cdf] == list(fp.CDF_POINTS)
+    assert [q for q, _ in cdf] == list(CDF_POINTS)
     assert as_dict[50] == 500 and as_dict[99] == 990 and as_dict[100] == 1000
 
 
 def test_scheduled_count_paces_without_drift() -> None:
-    assert fp.scheduled_count(-0.1, 100) == 0
-    assert fp.scheduled_count(0, 100) == 1
-    assert fp.scheduled_count(0.0099, 100) == 1
-    assert fp.scheduled_count(0.01, 100) == 2
-    assert fp.scheduled_count(1.0, 500) == 501
+    assert scheduled_count(-0.1, 100) == 0
+    assert scheduled_count(0, 100) == 1
+    assert scheduled_count(0.0099, 100) == 1
+    assert scheduled_count(0.01, 100) == 2
+    assert scheduled_count(1.0, 500) == 501
     # After 60 s at 500/s, exactly 30,000 orders are due (the last one at 59.998 s).
-    assert fp.scheduled_count(59.998, 500) == 30_000
+    assert scheduled_count(59.998, 500) == 30_000
 
 
 def test_per_second_counts_whole_seconds_from_the_start() -> None:
-    assert fp.per_second([10.0, 10.2, 10.99, 11.0, 13.5, 9.0], start=10.0) == [3, 1, 0, 1]
-    assert fp.per_second([10.5], start=10.0, length=3) == [1, 0, 0]
-    assert fp.per_second([], start=0.0) == []
+    assert per_second([10.0, 10.2, 10.99, 11.0, 13.5, 9.0], start=10.0) == [3, 1, 0, 1]
+    assert per_second([10.5], start=10.0, length=3) == [1, 0, 0]
+    assert per_second([], start=0.0) == []
 
 
 # -- the sustained verdict -----------------------------------------------------------------
 
 
 def test_judge_passes_a_sustained_run() -> None:
-    assert fp.judge(500, 496.0, 120.0, True) == (True, [])
+    assert judge(500, 496.0, 120.0, True) == (True, [])
 
 
 @pytest.mark.parametrize(
@@ -81,26 +95,26 @@ def test_judge_passes_a_sustained_run() -> None:
 def test_judge_names_what_failed(
     achieved: float, p99: float | None, complete: bool, reason: str
 ) -> None:
-    sustained, reasons = fp.judge(500, achieved, p99, complete)
+    sustained, reasons = judge(500, achieved, p99, complete)
     assert not sustained
     assert len(reasons) == 1 and reason in reasons[0]
 
 
 def test_judge_at_the_limits_passes() -> None:
-    assert fp.judge(500, 485.0, 250.0, True)[0]
-    assert not fp.judge(500, 484.9, 250.0, True)[0]
+    assert judge(500, 485.0, 250.0, True)[0]
+    assert not judge(500, 484.9, 250.0, True)[0]
 
 
 def test_keeping_up_ignores_latency_but_not_pace_or_drain() -> None:
-    assert fp.keeps_up(1000, 985.0, True) == (True, [])
-    assert not fp.keeps_up(1000, 969.0, True)[0]
-    assert not fp.keeps_up(1000, 1000.0, False)[0]
+    assert keeps_up(1000, 985.0, True) == (True, [])
+    assert not keeps_up(1000, 969.0, True)[0]
+    assert not keeps_up(1000, 1000.0, False)[0]
 
 
 # -- the steady search ---------------------------------------------------------------------
 
 
-def drive(search: fp.RateSearch, capacity: float, full_capacity: float | None = None) -> list:
+def drive(search: RateSearch, capacity: float, full_capacity: float | None = None) -> list:
     """Runs the search against a system that sustains `capacity` in probes and
     `full_capacity` (default the same) in full-length runs; returns the steps taken."""
     steps = []
@@ -113,7 +127,7 @@ def drive(search: fp.RateSearch, capacity: float, full_capacity: float | None = 
 
 
 def test_search_climbs_until_the_first_failure_then_confirms_the_best() -> None:
-    search = fp.RateSearch([200, 400, 600, 800, 1000])
+    search = RateSearch([200, 400, 600, 800, 1000])
     steps = drive(search, capacity=650)
     assert steps == [
         ("probe", 200),
@@ -127,7 +141,7 @@ def test_search_climbs_until_the_first_failure_then_confirms_the_best() -> None:
 
 
 def test_search_steps_down_when_the_confirmation_fails() -> None:
-    search = fp.RateSearch([200, 400, 600, 800])
+    search = RateSearch([200, 400, 600, 800])
     steps = drive(search, capacity=650, full_capacity=450)
     assert steps[-3:] == [("probe", 800), ("confirm", 600), ("confirm", 400)]
     assert search.best == 400
@@ -135,13 +149,13 @@ def test_search_steps_down_when_the_confirmation_fails() -> None:
 
 
 def test_search_passing_the_whole_ladder_confirms_its_top() -> None:
-    search = fp.RateSearch([100, 200])
+    search = RateSearch([100, 200])
     assert drive(search, capacity=10_000) == [("probe", 100), ("probe", 200), ("confirm", 200)]
     assert search.best == 200
 
 
 def test_search_goes_below_the_ladder_when_its_first_rung_fails() -> None:
-    search = fp.RateSearch([200, 400])
+    search = RateSearch([200, 400])
     steps = drive(search, capacity=120)
     # 200 fails, 150 fails, 100 passes; 150 already failed, so 100 is confirmed.
     assert steps == [("probe", 200), ("probe", 150), ("probe", 100), ("confirm", 100)]
@@ -149,7 +163,7 @@ def test_search_goes_below_the_ladder_when_its_first_rung_fails() -> None:
 
 
 def test_search_with_no_sustainable_rate_ends_without_a_best() -> None:
-    search = fp.RateSearch([200])
+    search = RateSearch([200])
     steps = drive(search, capacity=10)
     assert steps == [
         ("probe", 200),
@@ -166,12 +180,12 @@ def test_search_with_no_sustainable_rate_ends_without_a_best() -> None:
 
 def test_search_rejects_an_empty_ladder() -> None:
     with pytest.raises(ValueError):
-        fp.RateSearch([])
+        RateSearch([])
 
 
 # -- correctness ---------------------------------------------------------------------------
 
-D, F = fp.DEDUCTED_TOPIC, fp.FAILED_TOPIC
+D, F = DEDUCTED_TOPIC, FAILED_TOPIC
 
 
 def good_run() -> dict:
@@ -185,7 +199,7 @@ def good_run() -> dict:
 
 
 def test_a_correct_run_passes() -> None:
-    result = fp.check_correctness(**good_run(), copies=2)
+    result = check_correctness(**good_run(), copies=2)
     assert result.ok, result.problems
     assert (result.succeeded, result.failed, result.event_copies) == (2, 1, 2)
 
@@ -193,7 +207,7 @@ def test_a_correct_run_passes() -> None:
 def test_lines_of_one_sku_are_merged_for_the_ledger() -> None:
     run = good_run()
     run["orders"][2] = [(12, 1), (12, 2)]
-    assert fp.check_correctness(**run).ok
+    assert check_correctness(**run).ok
 
 
 @pytest.mark.parametrize(
@@ -212,7 +226,7 @@ def test_lines_of_one_sku_are_merged_for_the_ledger() -> None:
 def test_each_violation_is_counted_and_named(change, counter: str) -> None:
     run = good_run()
     change(run)
-    result = fp.check_correctness(**run)
+    result = check_correctness(**run)
     assert not result.ok
     assert getattr(result, counter) == 1
     assert len(result.problems) == 1
@@ -224,13 +238,13 @@ def test_global_violations_fail_the_check() -> None:
         ({"mismatches": {10: (5, 7)}}, "ledger_mismatches"),
         ({"unpublished": 4}, "unpublished"),
     ):
-        result = fp.check_correctness(**good_run(), **extra)
+        result = check_correctness(**good_run(), **extra)
         assert not result.ok and getattr(result, counter) >= 1, extra
 
 
 def test_problem_examples_are_capped() -> None:
     orders = {i: [(1, 1)] for i in range(100)}
-    result = fp.check_correctness(orders, {}, {}, {}, examples=3)
+    result = check_correctness(orders, {}, {}, {}, examples=3)
     assert result.inbox_missing == 100 and result.events_missing == 100
     assert "e.g. [0, 1, 2]" in result.problems[0]
 
@@ -241,7 +255,7 @@ CATALOG = [(1 + i // 100, 1000 + i) for i in range(1000)]
 
 
 def test_orders_have_three_distinct_skus_and_quantities_one_to_three() -> None:
-    orders = fp.make_orders(random.Random(1), CATALOG, first_id=500, count=2000)
+    orders = make_orders(random.Random(1), CATALOG, first_id=500, count=2000)
     assert [o.order_id for o in orders] == list(range(500, 2500))
     known = set(CATALOG)
     for order in orders:
@@ -254,7 +268,7 @@ def test_orders_have_three_distinct_skus_and_quantities_one_to_three() -> None:
 
 def test_hot_orders_half_include_the_hot_sku() -> None:
     hot = CATALOG[0]
-    orders = fp.make_orders(random.Random(2), CATALOG, first_id=1, count=1001, hot=hot)
+    orders = make_orders(random.Random(2), CATALOG, first_id=1, count=1001, hot=hot)
     with_hot = [o for o in orders if any((p, s) == hot for p, s, _ in o.lines)]
     assert len(with_hot) == 501
     assert all(len({s for _, s, _ in o.lines}) == 3 for o in orders)
@@ -264,13 +278,13 @@ def test_hot_orders_half_include_the_hot_sku() -> None:
 
 def test_orders_need_a_big_enough_catalog() -> None:
     with pytest.raises(ValueError):
-        fp.make_orders(random.Random(3), CATALOG[:3], 1, 1, hot=CATALOG[0])
+        make_orders(random.Random(3), CATALOG[:3], 1, 1, hot=CATALOG[0])
 
 
 def test_payment_envelope_is_what_a_dapr_publisher_writes() -> None:
-    order = fp.Order(12345678901, ((7, 70, 2), (8, 80, 1), (9, 90, 3)))
+    order = Order(12345678901, ((7, 70, 2), (8, 80, 1), (9, 90, 3)))
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    envelope = json.loads(fp.cloud_event("OnPaymentSuccess.x", order.data(), "id-1", at))
+    envelope = json.loads(cloud_event("OnPaymentSuccess.x", order.data(), "id-1", at))
     assert envelope["specversion"] == "1.0" and envelope["id"] == "id-1"
     assert envelope["type"] == "com.dapr.event.sent"
     assert envelope["datacontenttype"] == "application/json"
@@ -292,47 +306,47 @@ def test_outcome_of_reads_order_and_event_id() -> None:
     b64 = json.dumps(
         {"id": "ev-3", "data_base64": base64.b64encode(json.dumps(data).encode()).decode()}
     ).encode()
-    assert fp.outcome_of(plain) == (77, "ev-1")
-    assert fp.outcome_of(as_text) == (77, "ev-2")
-    assert fp.outcome_of(b64) == (77, "ev-3")
+    assert outcome_of(plain) == (77, "ev-1")
+    assert outcome_of(as_text) == (77, "ev-2")
+    assert outcome_of(b64) == (77, "ev-3")
     for bad in (b"", b"not json", b"[]", json.dumps({"data": data}).encode(), None):
-        assert fp.outcome_of(bad) is None
-    assert fp.outcome_of(json.dumps({"id": "x", "data": {"OrderId": "abc"}}).encode()) is None
+        assert outcome_of(bad) is None
+    assert outcome_of(json.dumps({"id": "x", "data": {"OrderId": "abc"}}).encode()) is None
 
 
 # -- command line and table ----------------------------------------------------------------
 
 
 def test_app_env_and_ladder_parsing() -> None:
-    assert fp.parse_app_env(["PRODUCT_A=1", "PRODUCT_B=x=y", "C="]) == {
+    assert parse_app_env(["PRODUCT_A=1", "PRODUCT_B=x=y", "C="]) == {
         "PRODUCT_A": "1",
         "PRODUCT_B": "x=y",
         "C": "",
     }
     for bad in (["NOVALUE"], ["=1"], ["BAD KEY=1"]):
         with pytest.raises(ValueError):
-            fp.parse_app_env(bad)
-    assert fp.parse_ladder("200, 400,600") == [200, 400, 600]
+            parse_app_env(bad)
+    assert parse_ladder("200, 400,600") == [200, 400, 600]
     with pytest.raises(ValueError):
-        fp.parse_ladder("200,-1")
+        parse_ladder("200,-1")
 
 
 def test_quick_shortens_probes_and_runs() -> None:
-    quick = fp.parse_args(["--quick", "--app-env", "PRODUCT_GRPC_WORKERS=16"])
+    quick = parse_args(["--quick", "--app-env", "PRODUCT_GRPC_WORKERS=16"])
     assert (quick.probe_seconds, quick.duration) == (10, 20)
     assert quick.app_env_map == {"PRODUCT_GRPC_WORKERS": "16"}
-    full = fp.parse_args([])
+    full = parse_args([])
     assert (full.probe_seconds, full.duration, full.scenario) == (15, 60, "all")
     with pytest.raises(SystemExit):
-        fp.parse_args(["--scenario", "hot"])  # without steady it needs --rate
+        parse_args(["--scenario", "hot"])  # without steady it needs --rate
 
 
 def test_table_has_one_row_per_run() -> None:
-    run = fp.RunResult("steady probe 200", "steady", 200, 15, 3000, 1, None, 0.0)
-    run.achieved_per_s, run.latency_ms = 199.5, fp.latency_summary([10.0, 20.0, 300.0])
+    run = RunResult("steady probe 200", "steady", 200, 15, 3000, 1, None, 0.0)
+    run.achieved_per_s, run.latency_ms = 199.5, latency_summary([10.0, 20.0, 300.0])
     run.cpu_s_per_1000 = {"app": 4.567}
     run.sustained, run.correct = False, True
-    lines = fp.format_table([run, run]).splitlines()
+    lines = format_table([run, run]).splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("run") and "correct" in lines[0]
     assert "steady probe 200" in lines[1] and "199.5" in lines[1] and "4.57" in lines[1]
