@@ -32,13 +32,14 @@ PROFILE ?= embedded
 run: install
 	scripts/run $(PROFILE)
 
-## Everything: unit, integration (SQLite and MariaDB) and infrastructure smoke tests.
+## Everything: unit (with the benchmark's pure parts, bench/tests), integration (SQLite and
+## MariaDB) and infrastructure smoke tests.
 test: install
 	scripts/infra up
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests bench/tests
 
 test-unit: install
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/unit bench/tests
 
 test-integration: install
 	scripts/infra up mariadb
