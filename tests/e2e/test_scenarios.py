@@ -32,22 +32,12 @@ from tests.e2e.world import (
     World,
     distinct_ids,
     payment,
+    wait_published,
 )
 from tests.eventually import eventually
 from tests.fullstack import PRODUCT_ENV, Running, infra, require_managed
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_published(world: World, order_id: int, rows: int, timeout: float = 60) -> list[Any]:
-    """The order's outbox rows once `rows` of them are marked published."""
-    deadline = time.monotonic() + timeout
-    while True:
-        outbox = world.outbox(order_id)
-        if sum(1 for _, _, published in outbox if published) >= rows:
-            return outbox
-        assert time.monotonic() < deadline, f"outbox of order {order_id}: {outbox}"
-        time.sleep(0.2)
 
 
 def inbox_rows(world: World, order_id: int) -> int:

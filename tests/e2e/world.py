@@ -262,3 +262,14 @@ def distinct_ids(outcomes: Sequence[Outcome]) -> list[str]:
         if outcome.id not in seen:
             seen.append(outcome.id)
     return seen
+
+
+def wait_published(world: World, order_id: int, rows: int, timeout: float = 60) -> list[Any]:
+    """The order's outbox rows once `rows` of them are marked published."""
+    deadline = time.monotonic() + timeout
+    while True:
+        outbox = world.outbox(order_id)
+        if sum(1 for _, _, published in outbox if published) >= rows:
+            return outbox
+        assert time.monotonic() < deadline, f"outbox of order {order_id}: {outbox}"
+        time.sleep(0.2)
