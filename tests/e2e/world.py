@@ -1,5 +1,10 @@
 """What the end-to-end scenarios do and check, in the words of the order service: fresh SKUs,
-paid orders, outcome events received by the simulator, and the service's ledger and outbox."""
+paid orders, outcome events received by the simulator, and the service's ledger and outbox.
+
+Every test makes its own SKUs (CreateProduct through Dapr) and order ids, so nothing is reset
+between tests and concurrent runs do not disturb each other. No assertion is about time: the
+tests wait for events with generous timeouts and then check numbers, ids and reasons exactly.
+"""
 
 from __future__ import annotations
 
