@@ -32,13 +32,14 @@ PROFILE ?= embedded
 run: install
 	scripts/run $(PROFILE)
 
-## Everything: unit, integration (SQLite and MariaDB) and infrastructure smoke tests.
+## Everything: unit (with the benchmark's pure parts, bench/tests), integration (SQLite and
+## MariaDB) and infrastructure smoke tests.
 test: install
 	scripts/infra up
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests bench/tests
 
 test-unit: install
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/unit bench/tests
 
 test-integration: install
 	scripts/infra up mariadb
@@ -73,20 +74,20 @@ test-deploy: install
 	scripts/infra up
 	$(PY) -m pytest tests/deploy
 
-## Issue 7: the full-path throughput benchmark (bench/full_path.py) on the full local stack:
+## Issue 7: the full-path throughput benchmark (bench/full_path/) on the full local stack:
 ## the product service beside its daprd on Kafka, Redis and MariaDB (database product_bench).
 ## Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick --scenario steady".
 BENCH_ARGS ?=
 bench: install
 	$(UV) sync --locked --extra dev --extra bench
 	scripts/infra up
-	$(PY) bench/full_path.py $(BENCH_ARGS)
+	$(PY) -m bench.full_path $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check service tests bench tools hatch_build.py
 	$(VENV)/bin/ruff format --check service tests bench tools hatch_build.py
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy bench/db_deduct.py bench/full_path.py bench/e2e_latency.py
+	$(VENV)/bin/mypy bench/db_deduct.py bench/full_path bench/e2e_latency.py
 
 infra-up:
 	scripts/infra up

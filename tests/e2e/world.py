@@ -1,5 +1,10 @@
 """What the end-to-end scenarios do and check, in the words of the order service: fresh SKUs,
-paid orders, outcome events received by the simulator, and the service's ledger and outbox."""
+paid orders, outcome events received by the simulator, and the service's ledger and outbox.
+
+Every test makes its own SKUs (CreateProduct through Dapr) and order ids, so nothing is reset
+between tests and concurrent runs do not disturb each other. No assertion is about time: the
+tests wait for events with generous timeouts and then check numbers, ids and reasons exactly.
+"""
 
 from __future__ import annotations
 
@@ -262,3 +267,14 @@ def distinct_ids(outcomes: Sequence[Outcome]) -> list[str]:
         if outcome.id not in seen:
             seen.append(outcome.id)
     return seen
+
+
+def wait_published(world: World, order_id: int, rows: int, timeout: float = 60) -> list[Any]:
+    """The order's outbox rows once `rows` of them are marked published."""
+    deadline = time.monotonic() + timeout
+    while True:
+        outbox = world.outbox(order_id)
+        if sum(1 for _, _, published in outbox if published) >= rows:
+            return outbox
+        assert time.monotonic() < deadline, f"outbox of order {order_id}: {outbox}"
+        time.sleep(0.2)

@@ -1,0 +1,343 @@
+"""Full-path throughput benchmark (issue 7): paid orders straight into Kafka, through the product
+service's own daprd into the service and MariaDB, and its outcome events read back from Kafka.
+
+    make bench                                   # scripts/infra up, then every scenario
+    make bench BENCH_ARGS="--quick"              # 10 s probes, 20 s runs
+    .venv/bin/python -m bench.full_path --scenario steady --quick \\
+        --app-env PRODUCT_DATABASE_POOL_SIZE=20 --partitions 12     # after scripts/infra up
+
+One stack serves every run: devstack's full profile (the product service beside its own daprd
+on Kafka, the Redis lock store and MariaDB `product_bench`, dropped and migrated first; tracing
+to Jaeger as the profile has it; no order simulator). A plain Kafka producer writes each paid
+order as a Dapr publisher would (CloudEvent JSON envelope, key and partition by order id) into
+this run's OnPaymentSuccess topic at a fixed rate; a consumer thread reads both outcome topics.
+Every run is checked afterwards (one inbox row and one outcome event id per order, ledger,
+stock, outbox); a violation makes the command exit 1. Numbers are printed and written to
+bench/results/; they are never assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import traceback
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from bench.full_path.config import (
+    DATABASE_URL,
+    DEFAULT_LADDER,
+    INFRA_PORTS,
+    LINES_PER_ORDER,
+    RESULTS_DIR,
+    ROOT,
+)
+from bench.full_path.metrics import RunResult
+from bench.full_path.report import cell, format_table, say, write_outputs
+from bench.full_path.runner import Bench
+from bench.full_path.scenarios import scenarios
+from devstack.net import port_open
+
+if TYPE_CHECKING:
+    from devstack import Stack
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.full_path",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--trace-sampling",
+        type=float,
+        default=0.01,
+        help="fraction of traces the sidecar and the app record, as a production setting would"
+        " have it (the full profile records all: 1)",
+    )
+    parser.add_argument(
+        "--scenario",
+        choices=("steady", "burst", "hot", "rates", "all"),
+        default="all",
+        help="rates: one --duration run at each --ladder rate, no search (to compare settings)",
+    )
+    parser.add_argument("--quick", action="store_true", help="10 s probes, 20 s runs")
+    parser.add_argument("--probe-seconds", type=float, help="length of a probe (default 15)")
+    parser.add_argument("--duration", type=float, help="length of a full run (default 60)")
+    parser.add_argument(
+        "--ladder",
+        default=",".join(str(r) for r in DEFAULT_LADDER),
+        help="rates the steady search probes, ascending (default %(default)s)",
+    )
+    parser.add_argument(
+        "--baseline-rate",
+        type=float,
+        default=500,
+        help="the steady run always made at this rate for --duration (0: none; default 500)",
+    )
+    parser.add_argument(
+        "--throughput-rate",
+        type=float,
+        default=1000,
+        help="a --duration run at this rate judged on keeping pace alone: at least 97%% of it"
+        " came back during the run and the rest within the drain (0: none; default 1000)",
+    )
+    parser.add_argument(
+        "--rate", type=float, help="rate for hot (burst: twice it) instead of the steady best"
+    )
+    parser.add_argument("--burst-seconds", type=float, default=10)
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=10,
+        help="after the window, a sustained run has every outcome within this (default 10)",
+    )
+    parser.add_argument(
+        "--settle-timeout",
+        type=float,
+        default=120,
+        help="stop waiting for outcomes after this many seconds without one (default 120)",
+    )
+    parser.add_argument("--gap-seconds", type=float, default=3, help="pause between runs")
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=1,
+        help="partitions of the topics (1: one service replica batches best; see README)",
+    )
+    parser.add_argument(
+        "--app-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment variable for the product service (repeatable)",
+    )
+    parser.add_argument("--skus", type=int, default=1000)
+    parser.add_argument("--stock", type=int, default=10_000_000, help="initial stock per SKU")
+    parser.add_argument("--seed", type=int, default=7, help="random seed of the orders")
+    parser.add_argument(
+        "--db-orders", type=int, help="orders per db_deduct run (default 2000, quick 500)"
+    )
+    parser.add_argument("--db-threads", default="1,8", help="db_deduct thread counts")
+    parser.add_argument(
+        "--db-batches",
+        default="1,100",
+        help="db_deduct orders per transaction: 1 (each alone) and a bulk delivery's size",
+    )
+    parser.add_argument("--no-db-ceiling", action="store_true", help="skip bench/db_deduct.py")
+    parser.add_argument("--daprd-log-level", default="info")
+    args = parser.parse_args(argv)
+    if args.probe_seconds is None:
+        args.probe_seconds = 10.0 if args.quick else 15.0
+    if args.duration is None:
+        args.duration = 20.0 if args.quick else 60.0
+    if args.db_orders is None:
+        args.db_orders = 500 if args.quick else 2000
+    try:
+        args.ladder_rates = parse_ladder(args.ladder)
+        args.app_env_map = parse_app_env(args.app_env)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.scenario in ("burst", "hot") and args.rate is None:
+        parser.error(f"--scenario {args.scenario} without steady needs --rate")
+    if args.skus < LINES_PER_ORDER + 1:
+        parser.error("--skus must be at least 4")
+    return args
+
+
+def parse_app_env(items: Sequence[str]) -> dict[str, str]:
+    """--app-env KEY=VALUE items as a mapping."""
+    env: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not key.replace("_", "").isalnum():
+            raise ValueError(f"--app-env wants KEY=VALUE, not {item!r}")
+        env[key] = value
+    return env
+
+
+def parse_ladder(text_: str) -> list[float]:
+    rates = [float(part) for part in text_.split(",") if part.strip()]
+    if not rates or any(r <= 0 for r in rates):
+        raise ValueError(f"a ladder is a comma list of positive rates, not {text_!r}")
+    return rates
+
+
+def db_ceiling(args: argparse.Namespace, stamp: str) -> dict[str, Any] | None:
+    """bench/db_deduct.py on MariaDB (it drops and migrates product_bench, so it runs before
+    the stack): the best orders/s over its thread counts."""
+    output = RESULTS_DIR / f"db_deduct-{stamp}.json"
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "db_deduct.py"),
+        "--databases",
+        "mariadb",
+        "--threads",
+        args.db_threads,
+        "--orders",
+        str(args.db_orders),
+        "--batches",
+        args.db_batches,
+        "--output",
+        str(output),
+    ]
+    say(
+        f"db-only ceiling: bench/db_deduct.py, MariaDB, threads {args.db_threads}, "
+        f"orders per transaction {args.db_batches}, {args.db_orders} orders each"
+    )
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, cwd=ROOT, check=False)
+    if done.returncode != 0 or not output.exists():
+        say(f"WARNING: bench/db_deduct.py exited {done.returncode}; no db-only ceiling")
+        return None
+    report = json.loads(output.read_text())
+    results = report.get("results", [])
+    best = max((float(r["orders_per_second"]) for r in results), default=None)
+    say(f"db-only ceiling: {best} orders/s")
+    return {
+        "best_orders_per_second": best,
+        "results": results,
+        "file": str(output.relative_to(ROOT)),
+    }
+
+
+def fresh_database() -> None:
+    """Drop every table of product_bench; devstack's `db upgrade` recreates them."""
+    from sqlalchemy import text
+
+    from product_service.infrastructure.db.engine import build_engine
+    from product_service.infrastructure.db.tables import metadata
+
+    engine = build_engine(DATABASE_URL, pool_size=1)
+    try:
+        with engine.begin() as connection:
+            for table in reversed(metadata.sorted_tables):
+                connection.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        engine.dispose()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    from devstack import Stack
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    down = [name for name in ("kafka", "mariadb", "redis") if not port_open(INFRA_PORTS[name])]
+    if down:
+        print(f"not listening: {down}; start the infrastructure with `scripts/infra up`")
+        return 2
+    token = uuid.uuid4().hex[:8]
+    report: dict[str, Any] = {
+        "benchmark": "full_path",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "settings": {
+            key: value for key, value in vars(args).items() if key not in ("ladder", "app_env")
+        },
+        "database": DATABASE_URL.split("@")[-1],
+        "topic_suffix": f"bench-{token}",
+    }
+    runs: list[RunResult] = []
+    failure: str | None = None
+    stack: Stack | None = None
+    bench: Bench | None = None
+    try:
+        report["db_ceiling"] = None if args.no_db_ceiling else db_ceiling(args, stamp)
+        fresh_database()
+        say(
+            f"stack: product service + daprd, full profile, {args.partitions} partitions, "
+            f"trace sampling {args.trace_sampling:g}, "
+            f"topics *.bench-{token}, app env {args.app_env_map or '{}'}"
+        )
+        stack = Stack(
+            profile="full",
+            run_dir=ROOT / ".local" / "bench" / f"full_path-{stamp}-{token}",
+            database_url=DATABASE_URL,
+            consumer_group=f"product-consumer-bench-{token}",
+            topic_suffix=f"bench-{token}",
+            log_level=args.daprd_log_level,
+            partitions=args.partitions,
+            trace_sampling=args.trace_sampling,
+        )
+        product = stack.start_product(env=args.app_env_map)
+        say(
+            f"stack up: app pid {product.pid} (HTTP {product.http_port}), daprd pid "
+            f"{product.sidecar.pid}; logs in {stack.run_dir.relative_to(ROOT)}"
+        )
+        bench = Bench(args, stack, product)
+        say(f"seeding {args.skus} SKUs with stock {args.stock} each")
+        bench.seed()
+        bench.connect()
+        report["processes"] = bench.processes.pids if bench.processes else {}
+        warmup = bench.run("warmup", "warmup", 50, 2, quiet=True)
+        report["warmup"] = warmup.to_json()
+        say(
+            f"warm-up: {warmup.orders} orders, p50 {warmup.latency_ms['p50']} ms, "
+            f"{'correct' if warmup.correct else 'INCORRECT'}"
+        )
+        if not warmup.correct or not warmup.outcomes_received:
+            raise RuntimeError(f"warm-up failed: {warmup.correctness['problems']}")
+        runs = scenarios(args, bench, report)
+    except KeyboardInterrupt:
+        failure = "interrupted"
+    except Exception as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    finally:
+        if bench is not None:
+            bench.close()
+        if stack is not None:
+            codes = stack.close()
+            say("stopped: " + ", ".join(f"{name} exit {code}" for name, code in codes.items()))
+    best = (report.get("steady") or {}).get("best_rate")
+    ceiling = (report.get("db_ceiling") or {}).get("best_orders_per_second")
+    report["ratio_full_path_to_db"] = round(best / ceiling, 3) if best and ceiling else None
+    report["failure"] = failure
+    correct = (
+        failure is None
+        and all(r.correct for r in runs)
+        and bool(report.get("warmup", {}).get("correct"))
+    )
+    report["correct"] = correct
+    write_outputs(report, runs, stamp)
+    print()
+    print(format_table(runs))
+    print()
+    print(
+        f"best sustained steady rate: {best if best is not None else '-'} orders/s; "
+        f"db-only ceiling: {ceiling if ceiling is not None else '-'} orders/s; "
+        f"ratio: {report['ratio_full_path_to_db'] if report['ratio_full_path_to_db'] else '-'}"
+    )
+    baseline = (report.get("steady") or {}).get("baseline")
+    if baseline:
+        print(f"p99 at {baseline['rate']:g} orders/s: {cell(baseline['p99_ms'])} ms")
+    throughput = (report.get("steady") or {}).get("throughput")
+    if throughput:
+        print(
+            f"throughput at {throughput['rate']:g} orders/s: achieved "
+            f"{throughput['achieved_per_s']:.1f}/s, p99 {cell(throughput['p99_ms'])} ms, "
+            + ("kept up" if throughput["kept_up"] else "did not keep up")
+        )
+    if failure:
+        print(f"FAILED: {failure}")
+    for run in runs:
+        if not run.correct:
+            print(f"INCORRECT {run.name}: {'; '.join(run.correctness.get('problems', []))}")
+    return 0 if correct else 1
