@@ -16,6 +16,7 @@ import grpc
 import pytest
 from dapr.clients import DaprClient
 from dapr.clients.grpc.client import DaprGrpcClient
+from dapr.clients.grpc.interceptors import DaprClientTimeoutInterceptor
 from dapr.clients.health import DaprHealth
 from dapr.conf import global_settings
 from dapr.conf import settings as dapr_settings
@@ -74,6 +75,10 @@ def _servicer_type() -> type:
     return type(App()._servicer)  # noqa: SLF001
 
 
+def _without_bulk_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(_servicer_type(), "_handle_bulk_topic_event")
+
+
 def _without_registered_topics(monkeypatch: pytest.MonkeyPatch) -> None:
     original = _servicer_type().__init__
 
@@ -95,6 +100,14 @@ def _client_without_stub(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(DaprGrpcClient, "__init__", init)
 
 
+def _interceptor_without_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        DaprClientTimeoutInterceptor,
+        "intercept_unary_unary",
+        lambda self, continuation, details, request: continuation(details, request),
+    )
+
+
 def _no_api_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(global_settings, "DAPR_API_TIMEOUT_SECONDS")
     monkeypatch.delattr(dapr_settings, "DAPR_API_TIMEOUT_SECONDS")
@@ -103,13 +116,14 @@ def _no_api_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("simulate", "missing"),
     [
-        (
-            lambda mp: mp.delattr(_servicer_type(), "_handle_bulk_topic_event"),
-            "App()._servicer._handle_bulk_topic_event",
-        ),
+        (_without_bulk_hook, "App()._servicer._handle_bulk_topic_event"),
         (_without_registered_topics, "App()._servicer._registered_topics"),
         (_bulk_not_through_the_hook, "OnBulkTopicEvent calling _handle_bulk_topic_event"),
         (_client_without_stub, "DaprClient._stub set by DaprGrpcClient.__init__"),
+        (
+            _interceptor_without_the_setting,
+            "DaprClientTimeoutInterceptor reading DAPR_API_TIMEOUT_SECONDS",
+        ),
         (_no_api_timeout_setting, "dapr.conf.settings.DAPR_API_TIMEOUT_SECONDS"),
     ],
 )

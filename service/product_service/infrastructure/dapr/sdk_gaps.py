@@ -1,9 +1,10 @@
 """Every place the service goes past the public API of the Dapr Python SDK, and the check that
 the installed SDK still has what these places use.
 
-All of it was read in, and checked against, dapr 1.18.3 and dapr-ext-grpc 1.18.3 (CHECKED_AGAINST;
-pyproject.toml pins both). `check_sdk()` refuses any other version, and names each hook it finds
-missing, at start-up. tests/unit/test_sdk_gaps.py fails when a hook name changes.
+Each function here was written against, and checked in the sources of, dapr 1.18.3 and
+dapr-ext-grpc 1.18.3 (CHECKED_AGAINST, which pyproject.toml and uv.lock pin). `check_sdk()`
+refuses any other version and names each hook it cannot find; tests/unit/test_sdk_gaps.py fails
+when a hook is renamed. Nothing else in the service touches the SDK's private parts (ruff SLF).
 """
 
 from __future__ import annotations
@@ -75,7 +76,10 @@ def missing_hooks() -> list[str]:
             servicer_type, "OnBulkTopicEvent", "_handle_bulk_topic_event"
         ),
         "DaprClient._stub set by DaprGrpcClient.__init__": issubclass(DaprClient, DaprGrpcClient)
-        and _names(DaprGrpcClient, "__init__", "_stub", "DaprClientTimeoutInterceptor"),
+        and _names(DaprGrpcClient, "__init__", "_stub"),
+        "DaprGrpcClient.__init__ installing DaprClientTimeoutInterceptor": _names(
+            DaprGrpcClient, "__init__", "DaprClientTimeoutInterceptor"
+        ),
         "DaprClientTimeoutInterceptor reading DAPR_API_TIMEOUT_SECONDS": _names(
             DaprClientTimeoutInterceptor, "intercept_unary_unary", "DAPR_API_TIMEOUT_SECONDS"
         ),
@@ -96,20 +100,22 @@ def _names(owner: type, function: str, *names: str) -> bool:
 def bound_sidecar_calls(seconds: float) -> None:
     """A sidecar that hangs must not hang the service: every unary call the SDK's channel
     carries gets this deadline unless it sets its own, and DaprClient() waits this long at most
-    for the sidecar's health.
+    for the sidecar's health. Overrides the SDK's environment variables of the same names.
 
-    Process-wide: the SDK reads both from its settings object (dapr.conf.settings), not from the
-    client. DAPR_API_TIMEOUT_SECONDS is applied per call by DaprClientTimeoutInterceptor, which
-    DaprGrpcClient.__init__ puts on the channel before it builds `_stub`, so the deadline also
-    covers the calls made on the raw stub (`bulk_publish`) and the lock calls. DAPR_HEALTH_TIMEOUT
-    (60 s by default) bounds DaprHealth.wait_for_sidecar in DaprGrpcClient.__init__."""
+    The SDK has no per-client setting for either; it reads both from its settings object
+    (dapr.conf.settings), so they hold for the process (which has one Sidecar). In dapr 1.18.3,
+    DaprClientTimeoutInterceptor (dapr/clients/grpc/interceptors.py) reads
+    DAPR_API_TIMEOUT_SECONDS on every call, and DaprGrpcClient.__init__ puts it on the channel
+    before it builds `_stub` on that channel, so the deadline covers the calls on the raw stub
+    (`bulk_publish`) and the lock calls too: it does what our own interceptor used to.
+    DAPR_HEALTH_TIMEOUT (60 s by default) bounds DaprHealth.wait_for_sidecar in that __init__."""
     dapr_settings.DAPR_API_TIMEOUT_SECONDS = seconds  # type: ignore[attr-defined]
     dapr_settings.DAPR_HEALTH_TIMEOUT = seconds  # type: ignore[attr-defined]
 
 
 def raw_stub(client: DaprClient) -> api_service_v1.DaprStub:
     """The client's generated stub, on the client's channel (its interceptors, deadline and API
-    token), for the calls the SDK wraps without what we need."""
+    token), for the calls the SDK wraps without what we need. dapr 1.18.3 keeps it in `_stub`."""
     try:
         stub = client._stub  # noqa: SLF001 - see bulk_publish
     except AttributeError:
@@ -124,7 +130,8 @@ def bulk_publish(
 ) -> api_v1.BulkPublishResponse:
     """BulkPublishEvent with metadata per entry (partition key, CloudEvent id and traceparent of
     each message). DaprClient.publish_events builds its entries without metadata and with ids of
-    its own (dapr/python-sdk#1214); daprd applies request metadata to every entry."""
+    its own (dapr 1.18.3; dapr/python-sdk#1214), and request metadata, which daprd applies to
+    every entry, cannot carry one key per message."""
     response: api_v1.BulkPublishResponse = raw_stub(client).BulkPublishEvent(request)
     return response
 
@@ -132,9 +139,9 @@ def bulk_publish(
 def declare_bulk(
     app: App, pubsub_name: str, topic: str, max_messages: int, max_await_ms: int
 ) -> None:
-    """Turns a subscription that app.subscribe declared into a bulk one: dapr-ext-grpc's
-    App.subscribe has no bulk options (dapr/python-sdk#464), and the SDK's
-    ListTopicSubscriptions answers with its servicer's `_registered_topics`."""
+    """Turns a subscription that app.subscribe declared into a bulk one: dapr-ext-grpc 1.18.3's
+    App.subscribe has no bulk options (dapr/python-sdk#464), and its ListTopicSubscriptions
+    answers with the servicer's `_registered_topics`."""
     declared = _servicer(app)._registered_topics  # noqa: SLF001 - no public hook
     subscription = next(
         (s for s in declared if s.pubsub_name == pubsub_name and s.topic == topic), None
@@ -155,9 +162,9 @@ def bulk_hook(app: App) -> BulkHook:
 
 
 def route_bulk(app: App, hook: BulkHook) -> None:
-    """Hands the app's bulk deliveries to `hook`, whole. The SDK's OnBulkTopicEvent calls its
-    servicer's `_handle_bulk_topic_event`, which passes the entries to the per-message topic
-    callback one by one; there is no public way to take a delivery as one batch."""
+    """Hands the app's bulk deliveries to `hook`, whole. In dapr-ext-grpc 1.18.3 OnBulkTopicEvent
+    calls the servicer's `_handle_bulk_topic_event`, which passes the entries to the per-message
+    topic callback one by one; there is no public way to take a delivery as one batch."""
     _servicer(app)._handle_bulk_topic_event = hook  # noqa: SLF001 - no public hook
 
 
@@ -170,13 +177,14 @@ def _servicer(app: App) -> Any:
         raise SdkMismatch(f"App has no _servicer (dapr-ext-grpc {version})") from None
 
 
-# DaprClient.try_lock and .unlock warn on every call that the lock API is alpha (UserWarning,
-# attributed to the caller): once in our docs is enough. Only calls made from this module.
+# dapr 1.18.3's DaprClient.try_lock and .unlock warn on every call that the lock API is alpha
+# (UserWarning, attributed to their caller): once in our docs is enough.
 _LOCK_ALPHA = "The Distributed Lock API is an Alpha version"
 
 
 def quiet_lock_alpha_warning() -> None:
-    """Silences that warning for the lock calls below, and only for them; idempotent."""
+    """Silences that warning for the lock calls made by this module's try_lock and unlock, and
+    only for those (the filter names this module); idempotent."""
     warnings.filterwarnings(
         "ignore", message=_LOCK_ALPHA, category=UserWarning, module=re.escape(__name__) + "$"
     )
