@@ -83,7 +83,7 @@ class ConsulStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def _reply(self, body: Any, status: int = 200) -> None:

@@ -57,7 +57,6 @@ class K8sResourcesStack(Stack):
             redis=self.redis_host,
             otel=self.otel_endpoint,
             name_resolution=self.name_resolution,
-            topic=self.topics.wire,
         )
         for doc in resources:
             if doc["kind"] == "Component" and doc["spec"]["type"] == "pubsub.kafka":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,6 @@ import yaml
 
 from tests.deploy.conftest import Doc, is_dapr
 
-DEAD_LETTER_SUFFIX = ".dead-letter"
 SECRET_STORE = "kubernetes"
 # Secret name -> key -> value, as `kubectl create secret generic` would hold them.
 SECRETS = {
@@ -45,13 +43,9 @@ def loopback_resources(
     redis: str,
     otel: str,
     name_resolution: dict[str, Any],
-    topic: Callable[[str], str] = lambda name: name,
 ) -> tuple[list[Doc], Doc]:
-    """(Components, Resiliency, Subscriptions), and the Configuration, for loopback.
-
-    `topic` maps a contract topic to this run's topic on the shared broker (devstack's suffix),
-    so that the declarative subscriptions neither take nor dead-letter others' messages.
-    """
+    """(Components, Resiliency), and the Configuration, for loopback. k8s/ has no Subscription:
+    the app declares its subscriptions itself, on the topics of its settings."""
     resources: list[Doc] = []
     config: Doc | None = None
     for original in docs:
@@ -69,13 +63,6 @@ def loopback_resources(
             set_metadata(doc, "authType", "none")
         if doc["kind"] == "Component" and doc["spec"]["type"] == "lock.redis":
             set_metadata(doc, "redisHost", redis)
-        if doc["kind"] == "Subscription":
-            spec = doc["spec"]
-            spec["topic"] = topic(spec["topic"])
-            spec["deadLetterTopic"] = topic(
-                spec["deadLetterTopic"].removesuffix(DEAD_LETTER_SUFFIX)
-            )
-            spec["deadLetterTopic"] += DEAD_LETTER_SUFFIX
         resources.append(doc)
     assert config is not None, "no Configuration rendered"
     return resources, config

@@ -1,9 +1,10 @@
 """The Dapr resources of k8s/ load into a real daprd, and a paid order flows end to end.
 
 The product service runs beside a daprd that loads the rendered Kafka pub/sub, Redis lock,
-Resiliency, Subscriptions and Configuration of k8s/overlays/kubernetes, with loopback
-addresses (tests/deploy/loopback.py says exactly what changes); the order simulator runs
-beside a full-profile daprd. Real Kafka and Redis from `scripts/infra`; SQLite for the service.
+Resiliency and Configuration of k8s/overlays/kubernetes, with loopback addresses
+(tests/deploy/loopback.py says exactly what changes), and takes its subscriptions from the app
+(ListTopicSubscriptions); the order simulator runs beside a full-profile daprd. Real Kafka and
+Redis from `scripts/infra`; SQLite for the service.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def test_k8s_dapr_resources_load_into_daprd_and_deliver_a_paid_order(
         log = product.sidecar.log_path.read_text()
         assert "Loading Resiliency configuration: resiliency" in log
         assert "Error getting secret" not in log and "isn't loaded" not in log
+        # k8s/ declares none: these are the app's own, with the dead-letter topics it sets.
         subscriptions = product.sidecar.metadata()["subscriptions"]
         assert isinstance(subscriptions, list)
         dead_letters = {s["topic"]: s.get("deadLetterTopic") for s in subscriptions}

@@ -87,8 +87,6 @@ def test_every_dapr_resource_validates_against_the_dapr_crd_schema(
         "Component",
         "Configuration",
         "Resiliency",
-        "Subscription",
-        "Subscription",
     ]
     for doc in docs:
         validate_dapr(doc, dapr_crds)
@@ -164,9 +162,6 @@ def test_components_are_scoped_and_read_credentials_from_secrets(
     for component in components:
         assert component["scopes"] == ["product-service"]
         assert any("secretKeyRef" in item for item in component["spec"]["metadata"])
-    for subscription in by_kind(rendered["kubernetes"], "Subscription"):
-        spec = subscription["spec"]
-        assert spec["deadLetterTopic"] == spec["topic"] + ".dead-letter"
 
 
 def test_tracing_goes_to_jaeger_over_otlp_with_mtls(rendered: dict[str, list[Doc]]) -> None:

@@ -206,7 +206,15 @@ def test_the_success_payload_is_the_document_the_protobuf_printer_writes(
     except ValueError:
         payload = ValueError
     try:
-        topic, message = serializer._encode(event)
+        message = pb.OnInventoryDeductSuccess(
+            OrderId=event.order_id,
+            Sku=[
+                pb.DeductedSku(
+                    Id=s.sku_id, Quantity=s.quantity, Stock=s.stock, Threshold=s.threshold
+                )
+                for s in event.skus
+            ],
+        )
         expected: object = json_format.MessageToJson(
             message,
             preserving_proto_field_name=True,

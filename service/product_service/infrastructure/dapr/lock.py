@@ -10,7 +10,6 @@ import logging
 import threading
 import time
 import uuid
-import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -19,15 +18,13 @@ from grpc import RpcError
 
 from product_service.application.errors import LockHeld
 from product_service.application.ports import DistributedLock
+from product_service.infrastructure.dapr import sdk_gaps
 from product_service.infrastructure.dapr.sidecar import Sidecar
 from product_service.infrastructure.metrics import LOCKS
 
 log = logging.getLogger(__name__)
 
 CONCURRENT_CALLS = 8  # lock calls in flight at once for one bulk delivery
-
-# The SDK warns on every call that the lock API is alpha; once in our docs is enough.
-warnings.filterwarnings("ignore", message="The Distributed Lock API is an Alpha version")
 
 
 class DaprLock(DistributedLock):
@@ -49,6 +46,7 @@ class DaprLock(DistributedLock):
         self._unavailable_guard = threading.Lock()
         self._unavailable = 0  # only to warn on the first and every 100th time
         self._calls = ThreadPoolExecutor(CONCURRENT_CALLS, thread_name_prefix=f"lock-{kind}")
+        sdk_gaps.quiet_lock_alpha_warning()
 
     @contextmanager
     def hold(self, resource: str) -> Iterator[None]:
@@ -94,16 +92,17 @@ class DaprLock(DistributedLock):
     def _try_lock(self, resource: str, owner: str) -> bool | None:
         """True: ours. False: someone else's. None: the lock store could not answer."""
         try:
-            response = self._sidecar.client.try_lock(self._store, resource, owner, self._expiry)
+            client = self._sidecar.client
+            acquired = sdk_gaps.try_lock(client, self._store, resource, owner, self._expiry)
         except (RpcError, OSError, TimeoutError) as exc:
             self._count_unavailable(resource, exc)
             return None
-        LOCKS.labels(self._kind, "acquired" if response.success else "refused").inc()
-        return bool(response.success)
+        LOCKS.labels(self._kind, "acquired" if acquired else "refused").inc()
+        return acquired
 
     def _unlock(self, resource: str, owner: str) -> None:
         try:
-            self._sidecar.client.unlock(self._store, resource, owner)
+            sdk_gaps.unlock(self._sidecar.client, self._store, resource, owner)
         except (RpcError, OSError, TimeoutError) as exc:
             # The lease expires by itself; the work is already committed.
             log.warning(

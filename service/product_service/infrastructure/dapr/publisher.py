@@ -8,6 +8,7 @@ from dapr.proto import api_v1
 from grpc import RpcError
 from opentelemetry.trace import Link, SpanKind, get_current_span
 
+from product_service.infrastructure.dapr import sdk_gaps
 from product_service.infrastructure.dapr.sidecar import Sidecar
 from product_service.infrastructure.event_codec import OutboxMessage
 from product_service.infrastructure.telemetry import context_from_traceparent, tracer
@@ -45,7 +46,8 @@ class DaprPublisher:
 
     def publish_batch(self, messages: Sequence[OutboxMessage]) -> set[str]:
         """Publishes messages of one topic in one call, each keyed by its order and carrying
-        its own event id and trace; returns the event ids the sidecar did not accept."""
+        its own event id and trace (metadata per entry, which DaprClient.publish_events cannot
+        send: sdk_gaps.bulk_publish); returns the event ids the sidecar did not accept."""
         topic = messages[0].topic
         assert all(m.topic == topic for m in messages), "one topic per bulk publish"
         entries = [
@@ -70,7 +72,7 @@ class DaprPublisher:
             },
         ):
             try:
-                response = self._sidecar.stub.BulkPublishEvent(request)
+                response = sdk_gaps.bulk_publish(self._sidecar.client, request)
             except (RpcError, OSError, TimeoutError) as exc:
                 raise PublishFailed(f"{topic}: {len(messages)} events: {exc}") from exc
         return {messages[int(failed.entry_id)].event_id for failed in response.failedEntries}

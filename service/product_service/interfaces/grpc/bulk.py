@@ -2,8 +2,8 @@
 one handler decides them together (one transaction), answering each entry.
 
 dapr-ext-grpc 1.18 declares no bulk subscriptions and hands the entries of a bulk delivery to
-the per-message callback one by one. This module adds both on top of its App, in the two places
-the SDK keeps them: the declared TopicSubscription, and the servicer's bulk-delivery hook.
+the per-message callback one by one. This module adds both on top of its App through
+infrastructure/dapr/sdk_gaps.py (declare_bulk, route_bulk), which holds the private parts.
 tests/unit/test_app_channel.py drives both over real gRPC, so an SDK change shows there.
 """
 
@@ -17,6 +17,7 @@ from cloudevents.sdk.event import v1
 from dapr.ext.grpc import App, TopicEventResponse
 from dapr.proto.runtime.v1 import appcallback_pb2
 
+from product_service.infrastructure.dapr import sdk_gaps
 from product_service.infrastructure.settings import Settings
 
 
@@ -74,31 +75,25 @@ def subscribe_in_bulk(
 ) -> None:
     """Declares `topic` with bulk delivery; `single` still answers one-message deliveries."""
     app.subscribe(pubsub_name, topic, dead_letter_topic=dead_letter_topic)(single)
-    servicer: Any = app._servicer  # noqa: SLF001 - the SDK offers no public hook (see above)
-    subscription = next(s for s in servicer._registered_topics if s.topic == topic)  # noqa: SLF001
-    subscription.bulk_subscribe.CopyFrom(
-        appcallback_pb2.BulkSubscribeConfig(
-            enabled=True,
-            max_messages_count=options.max_messages,
-            max_await_duration_ms=options.max_await_ms,
-        )
-    )
-    batches: dict[str, BatchHandler] = getattr(servicer, "product_batches", {})
-    batches[topic] = batch
-    servicer.product_batches = batches
-    servicer._handle_bulk_topic_event = _BulkRouter(pubsub_name, batches)  # noqa: SLF001
+    sdk_gaps.declare_bulk(app, pubsub_name, topic, options.max_messages, options.max_await_ms)
+    router = sdk_gaps.bulk_hook(app)
+    if not isinstance(router, _BulkRouter):
+        router = _BulkRouter({})
+        sdk_gaps.route_bulk(app, router)
+    router.batches[(pubsub_name, topic)] = batch
 
 
 @dataclass(frozen=True)
 class _BulkRouter:
-    pubsub_name: str
-    batches: dict[str, BatchHandler]
+    """The app's bulk deliveries, by pub/sub and topic, each to its batch handler whole."""
+
+    batches: dict[tuple[str, str], BatchHandler]
 
     def __call__(
         self, request: appcallback_pb2.TopicEventBulkRequest, context: Any
     ) -> appcallback_pb2.TopicEventBulkResponse | None:
-        handler = self.batches.get(request.topic)
-        if handler is None or request.pubsub_name != self.pubsub_name:
+        handler = self.batches.get((request.pubsub_name, request.topic))
+        if handler is None:
             return None  # the SDK answers UNIMPLEMENTED
         traceparent = dict(context.invocation_metadata()).get("traceparent")
         messages = [_message(entry) for entry in request.entries]
