@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from product_service.application.ports import SystemClock
 from product_service.bootstrap import Runtime, build_runtime
+from product_service.infrastructure.dapr.sdk_gaps import check_sdk
 from product_service.infrastructure.outbox_gauges import register_outbox
 from product_service.infrastructure.settings import Settings
 from product_service.interfaces.grpc.channel import app_channel
@@ -122,6 +123,7 @@ class Server:
 
 
 def serve(settings: Settings) -> int:
+    check_sdk()  # the SDK's private hooks we rely on are there (sdk_gaps.py)
     if settings.thread_switch_interval_ms is not None:
         # The relay and the handlers wait on sockets most of the time; a shorter interval hands
         # them the interpreter sooner when a reply arrives while another thread computes.
