@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from product_service.application import ports
+from product_service.application.dead_letters import DeadLetterStore
 from product_service.application.errors import DuplicateOperation, TransientError
 from product_service.bootstrap import Adapters, Runtime, build_runtime
 from product_service.domain.commands import NewSku
+from product_service.domain.dead_letters import DeadLetter, DeadLetterFilter, DeadLetterSeen
 from product_service.domain.errors import DuplicateSkuCode
 from product_service.domain.events import OutcomeEvent
 from product_service.domain.model import (
@@ -24,6 +26,7 @@ from product_service.domain.model import (
     Sku,
     StockLedgerEntry,
 )
+from product_service.infrastructure.db.tables import DEAD_LETTER_PAYLOAD_BYTES
 from product_service.infrastructure.settings import Settings
 
 
@@ -49,6 +52,7 @@ class MemoryStore:
         self.lock = threading.Lock()
         self.commits = 0
         self.reachable = True  # False: every unit of work fails as a database that is down
+        self.dead_letters = MemoryDeadLetterStore()
 
 
 class FakeSkuRepository(ports.SkuRepository):
@@ -245,10 +249,81 @@ def memory_runtime(
     `store`'s, read by the tests."""
     settings = (settings or Settings()).model_copy(update=IN_MEMORY)
     adapters = Adapters(
-        uow_factory=uow_factory or (lambda: FakeUnitOfWork(store)), clock=clock or FixedClock()
+        uow_factory=uow_factory or (lambda: FakeUnitOfWork(store)),
+        clock=clock or FixedClock(),
+        dead_letter_store=store.dead_letters,
     )
     return build_runtime(settings, adapters)
 
 
 # An unused in-memory engine, and no lock store (no sidecar runs in these tests).
 IN_MEMORY = {"database_url": "sqlite:///:memory:", "lock_store_name": ""}
+
+
+class MemoryDeadLetterStore(DeadLetterStore):
+    """Dead letters in a dict; `outbox` collects what replays would publish."""
+
+    def __init__(self) -> None:
+        self.letters: dict[int, DeadLetter] = {}
+        self.replays: dict[tuple[str, int], str] = {}  # (request, letter) -> by
+        self.outbox: list[tuple[str, str, bytes]] = []  # (topic, CloudEvent id, payload)
+        self.reachable = True
+
+    def record(self, seen: DeadLetterSeen, at: datetime) -> tuple[DeadLetter, bool]:
+        if not self.reachable:
+            raise TransientError("database unreachable")
+        for letter in self.letters.values():
+            if (letter.original_topic, letter.event_id) == (seen.original_topic, seen.event_id):
+                again = replace(letter, last_seen_at=at, times_seen=letter.times_seen + 1)
+                self.letters[letter.id] = again
+                return again, False
+        new = DeadLetter(
+            len(self.letters) + 1,
+            seen.topic,
+            seen.original_topic,
+            seen.event_id,
+            seen.order_id,
+            seen.reason,
+            seen.detail,
+            seen.payload[:DEAD_LETTER_PAYLOAD_BYTES],
+            len(seen.payload),
+            seen.content_type,
+            at,
+            at,
+            1,
+        )
+        self.letters[new.id] = new
+        return new, True
+
+    def find(self, which: DeadLetterFilter) -> list[DeadLetter]:
+        found = [
+            letter
+            for letter in self.letters.values()
+            if letter.id > which.after_id
+            and which.topic in (None, letter.original_topic)
+            and which.reason in (None, letter.reason)
+            and (which.since is None or letter.first_seen_at >= which.since)
+            and (which.until is None or letter.first_seen_at < which.until)
+            and (which.include_discarded or letter.discarded_at is None)
+        ]
+        return sorted(found, key=lambda letter: letter.id)[: which.limit]
+
+    def get_many(self, ids: Sequence[int]) -> dict[int, DeadLetter]:
+        return {i: self.letters[i] for i in ids if i in self.letters}
+
+    def replay(
+        self, letters: Sequence[DeadLetter], request_id: str, by: str, at: datetime
+    ) -> list[int]:
+        fresh = [letter for letter in letters if (request_id, letter.id) not in self.replays]
+        for letter in fresh:
+            self.replays[(request_id, letter.id)] = by
+            self.outbox.append((letter.original_topic, letter.event_id, letter.payload))
+        return [letter.id for letter in fresh]
+
+    def discard(self, ids: Sequence[int], at: datetime) -> list[int]:
+        found = [
+            i for i in dict.fromkeys(ids) if i in self.letters and not self.letters[i].discarded_at
+        ]
+        for i in found:
+            self.letters[i] = replace(self.letters[i], discarded_at=at)
+        return found

@@ -14,6 +14,7 @@ from typing import Any
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import Engine
 
+from product_service.application.dead_letters import DeadLetters, DeadLetterStore
 from product_service.application.ports import (
     Clock,
     DistributedLock,
@@ -25,6 +26,7 @@ from product_service.application.service import InventoryService
 from product_service.infrastructure.dapr.lock import DaprLock
 from product_service.infrastructure.dapr.publisher import DaprPublisher
 from product_service.infrastructure.dapr.sidecar import Sidecar
+from product_service.infrastructure.db.dead_letter_store import SqlDeadLetterStore
 from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
 from product_service.infrastructure.db.unit_of_work import uow_factory as sql_uow_factory
@@ -45,6 +47,7 @@ class Adapters:
     lock: DistributedLock | None = None  # per-order lock
     lease: DistributedLock | None = None  # the sweeper's lease
     publisher: Publisher | None = None
+    dead_letter_store: DeadLetterStore | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Runtime:
 
     settings: Settings
     inventory: InventoryService
+    dead_letters: DeadLetters
     engine: Engine
     outbox: SqlOutboxStore
     relay: OutboxRelay
@@ -105,8 +109,11 @@ def build_runtime(settings: Settings, adapters: Adapters | None = None) -> Runti
         clock=clock,
         notifier=relay,
     )
+    dead_letters = DeadLetters(given.dead_letter_store or SqlDeadLetterStore(engine), clock)
     sweeper = _sweeper(settings, outbox, publisher, locks.sweeper_lease, relay, clock)
-    return Runtime(settings, inventory, engine, outbox, relay, sweeper, sidecar, tracing)
+    return Runtime(
+        settings, inventory, dead_letters, engine, outbox, relay, sweeper, sidecar, tracing
+    )
 
 
 def _locks(settings: Settings, sidecar: Sidecar, given: Adapters) -> Locks:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from product_service.application.service import InventoryService
 from product_service.infrastructure.settings import Settings
+from tests.app_channel import Channel, running_channel
 from tests.fakes import MemoryStore, memory_runtime
 
 
@@ -20,3 +23,9 @@ def settings() -> Settings:
 @pytest.fixture
 def inventory(store: MemoryStore, settings: Settings) -> InventoryService:
     return memory_runtime(store, settings).inventory
+
+
+@pytest.fixture
+def channel() -> Iterator[Channel]:
+    """The app channel over real in-process gRPC, on in-memory adapters."""
+    yield from running_channel()

@@ -4,121 +4,34 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import grpc
 import pytest
 from dapr.ext.grpc import App
 from dapr.proto.runtime.v1 import appcallback_pb2 as callback
 from dapr.proto.runtime.v1 import appcallback_pb2_grpc as callback_grpc
-from google.protobuf import empty_pb2
 from pydantic import SecretStr
 
 from devstack.net import free_port
-from product_service.application.service import InventoryService
 from product_service.contract.product.v1 import events_pb2 as events
 from product_service.contract.product.v1 import product_service_pb2 as pb
 from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
 from product_service.infrastructure.settings import Settings
-from product_service.interfaces.grpc.intake import Intake
-from tests.app_channel import serving
+from tests.app_channel import (
+    Channel,
+    Status,
+    bulk_request,
+    deliver,
+    deliver_bulk,
+    payment,
+    serving,
+)
 from tests.factories import product_with
 from tests.fakes import MemoryStore, memory_runtime
 
-Status = callback.TopicEventResponse.TopicEventResponseStatus
 TOKEN = SecretStr("s3cret")
-
-
-@dataclass
-class Channel:
-    store: MemoryStore
-    inventory: InventoryService
-    intake: Intake
-    daprd: callback_grpc.AppCallbackStub
-    api: pb_grpc.ProductServiceStub
-    topics: list[str]
-    bulk: dict[str, tuple[bool, int, int]]
-
-
-@pytest.fixture
-def channel() -> Iterator[Channel]:
-    store, intake = MemoryStore(), Intake()
-    runtime = memory_runtime(store)
-    with serving(runtime, intake) as connection:
-        subscriptions = callback_grpc.AppCallbackStub(connection).ListTopicSubscriptions(
-            empty_pb2.Empty()
-        )
-        topics = [f"{s.topic}->{s.dead_letter_topic}" for s in subscriptions.subscriptions]
-        bulk = {
-            s.topic: (
-                s.bulk_subscribe.enabled,
-                s.bulk_subscribe.max_messages_count,
-                s.bulk_subscribe.max_await_duration_ms,
-            )
-            for s in subscriptions.subscriptions
-        }
-        yield Channel(
-            store,
-            runtime.inventory,
-            intake,
-            callback_grpc.AppCallbackStub(connection),
-            pb_grpc.ProductServiceStub(connection),
-            topics,
-            bulk,
-        )
-
-
-def deliver(channel: Channel, topic: str, data: bytes, message_id: str = "m-1") -> int:
-    request = callback.TopicEventRequest(
-        id=message_id,
-        source="order-service",
-        type="com.dapr.event.sent",
-        spec_version="1.0",
-        data_content_type="application/json",
-        data=data,
-        topic=topic,
-        pubsub_name="pubsub",
-    )
-    return int(channel.daprd.OnTopicEvent(request).status)
-
-
-def payment(order_id: int, sku_id: int, quantity: int) -> bytes:
-    details = [{"product_id": 1, "sku_id": sku_id, "quantity": quantity}]
-    return json.dumps({"OrderId": order_id, "OrderDetails": details}).encode()
-
-
-def deliver_bulk(
-    channel: Channel,
-    topic: str,
-    *entries: tuple[str, bytes],
-    metadata: Sequence[tuple[str, str | bytes]] = (),
-) -> list[int]:
-    """A bulk delivery as daprd sends it; the answers in entry order."""
-    request = bulk_request(topic, *entries)
-    response = channel.daprd.OnBulkTopicEvent(request, metadata=metadata)
-    assert [s.entry_id for s in response.statuses] == [str(i) for i in range(len(entries))]
-    return [int(s.status) for s in response.statuses]
-
-
-def bulk_request(topic: str, *entries: tuple[str, bytes]) -> callback.TopicEventBulkRequest:
-    return callback.TopicEventBulkRequest(
-        id="bulk-1",
-        topic=topic,
-        pubsub_name="pubsub",
-        type="com.dapr.event.sent",
-        entries=[
-            callback.TopicEventBulkRequestEntry(
-                entry_id=str(index),
-                content_type="application/cloudevents+json",
-                cloud_event=callback.TopicEventCERequest(
-                    id=message_id, data=data, data_content_type="application/json"
-                ),
-            )
-            for index, (message_id, data) in enumerate(entries)
-        ],
-    )
 
 
 # What daprd 1.18.3 sends with a traced bulk delivery: a `traceparent` (98 bytes counted as
@@ -141,10 +54,12 @@ def header_list_size(headers: Sequence[tuple[str, str | bytes]]) -> int:
     return sum(len(name) + len(value) + HEADER_OVERHEAD for name, value in headers)
 
 
-def test_subscriptions_name_their_dead_letter_topics(channel: Channel) -> None:
+def test_subscriptions_name_their_dead_letter_topics_and_collect_them(channel: Channel) -> None:
     assert sorted(channel.topics) == [
         "OnInventoryDeductSuccessDLQ->OnInventoryDeductSuccessDLQ.dead-letter",
+        "OnInventoryDeductSuccessDLQ.dead-letter->",
         "OnPaymentSuccess->OnPaymentSuccess.dead-letter",
+        "OnPaymentSuccess.dead-letter->",
     ]
 
 
@@ -153,6 +68,8 @@ def test_payments_are_declared_for_bulk_delivery(channel: Channel) -> None:
     assert channel.bulk == {
         "OnPaymentSuccess": (True, settings.bulk_max_messages, settings.bulk_max_await_ms),
         "OnInventoryDeductSuccessDLQ": (False, 0, 0),
+        "OnPaymentSuccess.dead-letter": (False, 0, 0),
+        "OnInventoryDeductSuccessDLQ.dead-letter": (False, 0, 0),
     }
 
 

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from product_service.application.dead_letters import DeadLetters
 from product_service.application.service import InventoryService
+from product_service.domain.dead_letters import DeadLetterSeen
 from product_service.infrastructure.db.outbox_store import Backlog
 from product_service.interfaces.http import Probes, create_http_app
 from tests.factories import order, product_with
-from tests.fakes import MemoryStore, memory_runtime
+from tests.fakes import FixedClock, MemoryDeadLetterStore, MemoryStore, memory_runtime
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -21,14 +23,17 @@ def inventory() -> InventoryService:
     return memory_runtime(MemoryStore()).inventory
 
 
-def client_for(inventory: InventoryService, sidecar_up: bool = True) -> TestClient:
+def client_for(
+    inventory: InventoryService, sidecar_up: bool = True, dead_letters: DeadLetters | None = None
+) -> TestClient:
     probes = Probes(
         database=lambda: True,
         sidecar=lambda: sidecar_up,
         backlog=lambda: Backlog(2, NOW - timedelta(seconds=3)),
         now=lambda: NOW,
     )
-    return TestClient(create_http_app(inventory, probes))
+    letters = dead_letters or DeadLetters(MemoryDeadLetterStore(), FixedClock())
+    return TestClient(create_http_app(inventory, letters, probes))
 
 
 def test_readiness_names_what_is_missing(inventory: InventoryService) -> None:
@@ -72,3 +77,42 @@ def test_outbox_view_reports_backlog_and_age(inventory: InventoryService) -> Non
         "backlog": 2,
         "oldest_age_seconds": 3.0,
     }
+
+
+def seen(event_id: str, reason: str = "INVALID_JSON", order_id: int | None = 7) -> DeadLetterSeen:
+    return DeadLetterSeen(
+        "OnPaymentSuccess.dead-letter",
+        "OnPaymentSuccess",
+        event_id,
+        order_id,
+        reason,
+        "why",
+        b'{"OrderId": "7"',
+        "application/json",
+    )
+
+
+def test_dead_letters_are_listed_by_filter_in_pages_and_shown_one_by_one(
+    inventory: InventoryService,
+) -> None:
+    letters = DeadLetters(MemoryDeadLetterStore(), FixedClock())
+    for n in range(3):
+        letters.record(seen(f"e-{n}", reason="RETRIES_EXHAUSTED" if n else "INVALID_JSON"))
+    client = client_for(inventory, dead_letters=letters)
+
+    first = client.get("/dead-letters", params={"limit": 1, "reason": "RETRIES_EXHAUSTED"}).json()
+    rest = client.get(
+        "/dead-letters", params={"after_id": first["next_after_id"], "reason": "RETRIES_EXHAUSTED"}
+    ).json()
+    one = client.get("/dead-letters/1").json()
+
+    assert [d["event_id"] for d in first["dead_letters"]] == ["e-1"]
+    assert [d["event_id"] for d in rest["dead_letters"]] == ["e-2"]
+    assert rest["next_after_id"] is None
+    assert (one["reason"], one["payload"], one["times_seen"]) == (
+        "INVALID_JSON",
+        '{"OrderId": "7"',
+        1,
+    )
+    assert client.get("/dead-letters/99").status_code == 404
+    assert client.get("/dead-letters", params={"limit": 0}).status_code == 422

@@ -42,3 +42,7 @@ class DuplicateSkuCode(DomainError):
 
 class OrderNotFound(DomainError):
     code = "ORDER_NOT_FOUND"
+
+
+class UnknownDeadLetter(DomainError):
+    code = "UNKNOWN_DEAD_LETTER"

@@ -48,6 +48,11 @@ API_REQUESTS = Counter(
     "ProductService calls by method and status code",
     ["method", "code"],
 )
+DEAD_LETTERS = Counter(
+    "product_dead_letters_total",
+    "Dead letters recorded (each once), by the topic they were meant for and the reason",
+    ["topic", "reason"],
+)
 PUBLISHED = Counter(
     "product_outbox_published_total", "Outcome events the sidecar accepted, by path", ["path"]
 )

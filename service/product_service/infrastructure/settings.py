@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     dapr_call_timeout_seconds: float = Field(
         10.0, gt=0, le=120, description="Deadline of each sidecar call; above its publish retries"
     )
+    max_message_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        le=1_000_000,
+        description="Larger messages and API requests are refused (TOO_LARGE) before parsing",
+    )
     bulk_subscribe: bool = Field(
         True, description="Payments arrive in bulk deliveries, one transaction per delivery"
     )

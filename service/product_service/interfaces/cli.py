@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from product_service.application.dead_letters import DeadLetters
 from product_service.application.errors import StoreRejected, TransientError
 from product_service.application.service import InventoryService
 from product_service.domain.commands import AdjustStock, DeductInventory, OrderLine, RevertInventory
@@ -19,6 +20,7 @@ from product_service.infrastructure.db import migrate
 from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.logs import configure_logging
 from product_service.infrastructure.settings import Settings
+from product_service.interfaces import cli_dead_letters
 from product_service.interfaces.catalog import DEMO_CATALOG
 
 if TYPE_CHECKING:
@@ -70,11 +72,18 @@ class CommandContext:
 
     @property
     def inventory(self) -> InventoryService:
+        return self._built().inventory
+
+    @property
+    def dead_letters(self) -> DeadLetters:
+        return self._built().dead_letters
+
+    def _built(self) -> Runtime:
         if self._runtime is None:
             from product_service.bootstrap import Adapters, build_runtime
 
             self._runtime = build_runtime(self.settings, Adapters(engine=self.engine))
-        return self._runtime.inventory
+        return self._runtime
 
     def close(self) -> None:
         if self._runtime is not None:
@@ -246,6 +255,7 @@ def _parser() -> argparse.ArgumentParser:
     adjust.add_argument("delta", type=int)
     adjust.add_argument("reason")
     command("reconcile", _reconcile, "check that the ledger sums to each SKU's stock")
+    cli_dead_letters.add_commands(commands, lambda sub, handler: sub.set_defaults(handler=handler))
     return parser
 
 

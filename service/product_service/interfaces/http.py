@@ -8,14 +8,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, TypeVar
 
-from fastapi import FastAPI, HTTPException, Path
+from fastapi import FastAPI, HTTPException, Path, Query
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
+from product_service.application.dead_letters import DeadLetters
 from product_service.application.errors import TransientError
 from product_service.application.service import InventoryService
-from product_service.domain.errors import DomainError, OrderNotFound, UnknownSku
+from product_service.domain.dead_letters import DeadLetter, DeadLetterFilter
+from product_service.domain.errors import (
+    DomainError,
+    OrderNotFound,
+    UnknownDeadLetter,
+    UnknownSku,
+)
 from product_service.domain.model import InboxRecord, Sku
 from product_service.infrastructure.db.outbox_store import Backlog
 
@@ -80,13 +87,57 @@ class OrderView(BaseModel):
     operations: list[OperationView]
 
 
+class DeadLetterView(BaseModel):
+    id: int
+    topic: str
+    original_topic: str
+    event_id: str
+    order_id: int | None
+    reason: str
+    detail: str
+    payload: str  # as text, undecodable bytes replaced
+    payload_size: int
+    truncated: bool
+    first_seen_at: datetime
+    last_seen_at: datetime
+    times_seen: int
+    discarded_at: datetime | None
+
+    @classmethod
+    def of(cls, letter: DeadLetter) -> DeadLetterView:
+        return cls(
+            id=letter.id,
+            topic=letter.topic,
+            original_topic=letter.original_topic,
+            event_id=letter.event_id,
+            order_id=letter.order_id,
+            reason=letter.reason,
+            detail=letter.detail,
+            payload=letter.payload.decode(errors="replace"),
+            payload_size=letter.payload_size,
+            truncated=letter.truncated,
+            first_seen_at=letter.first_seen_at,
+            last_seen_at=letter.last_seen_at,
+            times_seen=letter.times_seen,
+            discarded_at=letter.discarded_at,
+        )
+
+
+class DeadLetterPage(BaseModel):
+    dead_letters: list[DeadLetterView]
+    next_after_id: int | None  # pass as after_id for the next page; null: this was the last
+
+
 class OutboxView(BaseModel):
     backlog: int
     oldest_age_seconds: float | None
 
 
 def create_http_app(
-    inventory: InventoryService, probes: Probes, registry: CollectorRegistry = REGISTRY
+    inventory: InventoryService,
+    dead_letters: DeadLetters,
+    probes: Probes,
+    registry: CollectorRegistry = REGISTRY,
 ) -> FastAPI:
     app = FastAPI(
         title="product-service",
@@ -94,6 +145,7 @@ def create_http_app(
     )
     _add_probes(app, probes, registry)
     _add_operator_views(app, inventory, probes)
+    _add_dead_letter_views(app, dead_letters)
     return app
 
 
@@ -130,10 +182,33 @@ def _add_operator_views(app: FastAPI, inventory: InventoryService, probes: Probe
         return OutboxView(backlog=backlog.unpublished, oldest_age_seconds=age)
 
 
+def _add_dead_letter_views(app: FastAPI, dead_letters: DeadLetters) -> None:
+    @app.get("/dead-letters", tags=["operator"])
+    def list_dead_letters(
+        topic: str | None = None,
+        reason: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_id: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> DeadLetterPage:
+        """Oldest first; `topic` is the topic a message was meant for; times in ISO 8601."""
+        which = DeadLetterFilter(topic, reason, since, until, after_id=after_id, limit=limit)
+        found = _answer(lambda: dead_letters.find(which))
+        last = found[-1].id if len(found) == limit else None
+        return DeadLetterPage(
+            dead_letters=[DeadLetterView.of(d) for d in found], next_after_id=last
+        )
+
+    @app.get("/dead-letters/{dead_letter_id}", tags=["operator"])
+    def dead_letter(dead_letter_id: EntityId) -> DeadLetterView:
+        return DeadLetterView.of(_answer(lambda: dead_letters.get(dead_letter_id)))
+
+
 def _answer(query: Callable[[], T]) -> T:
     try:
         return query()
-    except (UnknownSku, OrderNotFound) as exc:
+    except (UnknownSku, OrderNotFound, UnknownDeadLetter) as exc:
         raise HTTPException(404, f"{exc.code}: {exc}") from None
     except DomainError as exc:
         raise HTTPException(400, f"{exc.code}: {exc}") from None

@@ -35,12 +35,10 @@ class Server:
         self._runtime = runtime
         self._intake = Intake()
         self._executor = ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="app-channel")
-        self._app = app_channel(
-            runtime.inventory, settings, self._intake, self._executor, self._health_check
-        )
+        self._app = app_channel(runtime, self._intake, self._executor, self._health_check)
         self._http = uvicorn.Server(
             uvicorn.Config(
-                create_http_app(runtime.inventory, self._probes()),
+                create_http_app(runtime.inventory, runtime.dead_letters, self._probes()),
                 host=settings.http_host,
                 port=settings.http_port,
                 log_config=None,

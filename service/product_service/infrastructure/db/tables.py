@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -98,5 +99,46 @@ outbox = Table(
     Column("created_at", UtcTime, nullable=False),
     Column("published_at", UtcTime, nullable=True),
     Column("attempts", Integer, nullable=False, server_default="0"),
+    # The CloudEvent id to publish under when it is not event_id: a replayed dead letter keeps
+    # the id it had, so that a message still poison is counted again, not recorded anew.
+    Column("message_id", String(255), nullable=True),
     Index(None, "published_at", "id"),
+)
+
+# At most this much of a dead letter's payload is kept; larger ones are recorded truncated.
+DEAD_LETTER_PAYLOAD_BYTES = 64 * 1024
+Payload = LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb")
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("topic", String(255), nullable=False),
+    Column("original_topic", String(255), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("order_id", BigInteger, nullable=True),
+    Column("reason", String(64), nullable=False),
+    Column("detail", String(500), nullable=False, server_default=""),
+    Column("payload", Payload, nullable=False),
+    Column("payload_size", Integer, nullable=False),
+    Column("content_type", String(100), nullable=False, server_default=""),
+    Column("first_seen_at", UtcTime, nullable=False),
+    Column("last_seen_at", UtcTime, nullable=False),
+    Column("times_seen", Integer, nullable=False, server_default="1"),
+    Column("discarded_at", UtcTime, nullable=True),
+    UniqueConstraint("original_topic", "event_id"),
+    Index(None, "first_seen_at"),
+)
+
+dead_letter_replays = Table(
+    "dead_letter_replays",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("dead_letter_id", Id, ForeignKey("dead_letters.id", ondelete="CASCADE"), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("replayed_by", String(255), nullable=False),
+    Column("replayed_at", UtcTime, nullable=False),
+    Column("outbox_event_id", String(36), nullable=False),
+    UniqueConstraint("request_id", "dead_letter_id"),
+    Index(None, "dead_letter_id"),
 )

@@ -70,7 +70,9 @@ def _translated(method: Handler[Request, Reply]) -> Callable[[Any, Request, Any]
         answer: Reply | Refusal = observed(
             self._intake,
             arrival,
-            lambda work: _reply_or_refusal(work, name, lambda: method(self, request), request),
+            lambda work: _reply_or_refusal(
+                work, name, lambda: _call(self, method, request), request
+            ),
             lambda: SHUTTING_DOWN,  # nothing started: safe to call again elsewhere
             lambda answer, _seconds: API_REQUESTS.labels(name, _code(answer).name).inc(),
         )
@@ -96,14 +98,32 @@ def _reply_or_refusal(
             return Refusal(code, message)
 
 
+def _call(api: ProductApi, method: Handler[Request, Reply], request: Any) -> Reply:
+    """The method, for a request within the size limit (as for messages: TOO_LARGE)."""
+    size = request.ByteSize()
+    if size > api.max_request_bytes:
+        raise InvalidCommand(
+            f"the request has {size} bytes, more than PRODUCT_MAX_MESSAGE_BYTES="
+            f"{api.max_request_bytes}",
+            code="TOO_LARGE",
+        )
+    return method(api, request)
+
+
 def _code(answer: object) -> grpc.StatusCode:
     return answer.code if isinstance(answer, Refusal) else grpc.StatusCode.OK
 
 
 class ProductApi(pb_grpc.ProductServiceServicer):
-    def __init__(self, inventory: InventoryService, intake: Intake | None = None) -> None:
+    def __init__(
+        self,
+        inventory: InventoryService,
+        intake: Intake | None = None,
+        max_request_bytes: int = 64 * 1024,
+    ) -> None:
         self._inventory = inventory
         self._intake = intake or Intake()  # shared with the subscriptions: one drain on stop
+        self.max_request_bytes = max_request_bytes
 
     @_translated
     def CreateProduct(self, request: pb.CreateProductRequest) -> pb.Product:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import TypeVar
 
 from cloudevents.sdk.event import v1
 from dapr.ext.grpc import App, TopicEventResponse
 from opentelemetry.trace import SpanKind
 
+from product_service.application.dead_letters import DeadLetters
 from product_service.application.deduct_batch import BatchAnswer
 from product_service.application.errors import StoreRejected, TransientError
 from product_service.application.results import OperationResult
@@ -18,11 +20,17 @@ from product_service.domain.commands import DeductInventory, RevertInventory
 from product_service.domain.errors import DomainError
 from product_service.infrastructure.event_codec import parse_deduct_rejected, parse_payment
 from product_service.infrastructure.logs import about_order
-from product_service.infrastructure.metrics import BULK_ENTRIES, HANDLER_SECONDS, MESSAGES
+from product_service.infrastructure.metrics import (
+    BULK_ENTRIES,
+    DEAD_LETTERS,
+    HANDLER_SECONDS,
+    MESSAGES,
+)
 from product_service.infrastructure.settings import Settings
 from product_service.infrastructure.telemetry import context_from_traceparent
 from product_service.interfaces.grpc.answers import RETRY, SUCCESS, message_answer
 from product_service.interfaces.grpc.bulk import BulkDelivery, BulkOptions, subscribe_in_bulk
+from product_service.interfaces.grpc.dead_lettered import DeadLetterReader, within_limit
 from product_service.interfaces.grpc.intake import Intake
 from product_service.interfaces.grpc.observed import (
     Arrival,
@@ -42,13 +50,22 @@ Command = TypeVar("Command", DeductInventory, RevertInventory)
 class TopicHandlers:
     """One handler per subscribed topic (and one for payments delivered in bulk)."""
 
-    def __init__(self, inventory: InventoryService, intake: Intake) -> None:
+    def __init__(
+        self,
+        inventory: InventoryService,
+        dead_letters: DeadLetters,
+        settings: Settings,
+        intake: Intake,
+    ) -> None:
         self._inventory = inventory
+        self._dead_letters = dead_letters
+        self._reader = DeadLetterReader(settings)
+        self._max_bytes = settings.max_message_bytes
         self._intake = intake
 
     def on_payment_succeeded(self, event: v1.Event) -> TopicEventResponse:
         """OnPaymentSuccess, one message: deduct the order's stock."""
-        return self._one(event, parse_payment, self._deduct)
+        return self._one(event, self._parse_payment, self._deduct)
 
     def on_payments_succeeded(self, delivery: BulkDelivery) -> list[TopicEventResponse]:
         """OnPaymentSuccess in bulk: the delivery's orders decided in one transaction."""
@@ -74,7 +91,59 @@ class TopicHandlers:
 
     def on_deduct_rejected(self, event: v1.Event) -> TopicEventResponse:
         """OnInventoryDeductSuccessDLQ: the order service refused our deduction; revert it."""
-        return self._one(event, parse_deduct_rejected, self._revert)
+        return self._one(event, self._parse_rejected, self._revert)
+
+    def on_dead_letter(self, event: v1.Event) -> TopicEventResponse:
+        """<topic>.dead-letter of our own subscriptions: record what the sidecar gave up on.
+        A bad payload is expected here and recorded as it is; only a database that cannot
+        record it makes the answer RETRY."""
+        topic = event.Subject() or ""
+        arrival = Arrival(
+            f"{topic} process",
+            SpanKind.CONSUMER,
+            context_from_traceparent(_sidecar_traceparent(event)),
+            {"messaging.destination.name": topic, "messaging.message.id": event.EventID()},
+        )
+        return observed(
+            self._intake,
+            arrival,
+            lambda work: self._record_dead_letter(work, event),
+            lambda: RETRY,
+            lambda answer, seconds: _count(topic, [answer], seconds),
+        )
+
+    def dead_letter_topics(self) -> list[str]:
+        return list(self._reader.topics)
+
+    def _parse_payment(self, data: bytes, message_id: str) -> DeductInventory:
+        return parse_payment(within_limit(data, self._max_bytes), message_id)
+
+    def _parse_rejected(self, data: bytes, message_id: str) -> RevertInventory:
+        return parse_deduct_rejected(within_limit(data, self._max_bytes), message_id)
+
+    def _record_dead_letter(self, work: Work, event: v1.Event) -> TopicEventResponse:
+        seen = self._reader.seen(
+            event.Subject() or "", event.EventID(), _payload(event), event.ContentType() or ""
+        )
+        with work.about_order(seen.order_id) if seen.order_id else nullcontext():
+            try:
+                letter, new = self._dead_letters.record(seen)
+            except Exception as exc:  # not recorded: the message stays with the broker
+                log.warning(
+                    "%s message %s: RETRY: not recorded: %s", seen.topic, seen.event_id, exc
+                )
+                return RETRY
+            if new:
+                DEAD_LETTERS.labels(seen.original_topic, seen.reason).inc()
+            log.warning(
+                "%s: dead letter %d of %s (%s), seen %d time(s)",
+                seen.topic,
+                letter.id,
+                seen.original_topic,
+                seen.reason,
+                letter.times_seen,
+            )
+        return SUCCESS
 
     def _deduct(self, command: DeductInventory) -> OperationResult:
         return run_operation("deduct", command, self._inventory.deduct)
@@ -109,7 +178,7 @@ class TopicHandlers:
         parsed: list[tuple[int, DeductInventory]] = []
         for index, message in enumerate(delivery.messages):
             try:
-                parsed.append((index, parse_payment(message.data, message.message_id)))
+                parsed.append((index, self._parse_payment(message.data, message.message_id)))
             except EXPECTED_FAILURES as exc:
                 answers[index] = _dropped(delivery.topic, message.message_id, exc)
         if not parsed:
@@ -148,6 +217,8 @@ def register_subscriptions(app: App, handlers: TopicHandlers, settings: Settings
     app.subscribe(pubsub, rejected, dead_letter_topic=dead_letters(rejected))(
         handlers.on_deduct_rejected
     )
+    for dead_letter_topic in handlers.dead_letter_topics():  # no dead-letter topic of their own
+        app.subscribe(pubsub, dead_letter_topic)(handlers.on_dead_letter)
 
 
 def _answer(
