@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from product_service.application.errors import DuplicateOperation, StoreRejected, TransientError
+from product_service.contract.topics import Topics
 from product_service.domain.errors import DuplicateSkuCode
 from product_service.domain.events import InventoryReverted, RevertedSku
 from product_service.domain.model import (
@@ -23,7 +24,7 @@ from product_service.domain.model import (
 from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.db.tables import outbox
 from product_service.infrastructure.db.unit_of_work import SqlAlchemyUnitOfWork
-from product_service.infrastructure.event_codec import EventSerializer, Topics
+from product_service.infrastructure.outbox_codec import EventSerializer
 from tests.factories import new_sku
 from tests.integration.conftest import MARIADB_URL, empty_tables
 

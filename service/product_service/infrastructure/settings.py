@@ -9,8 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from product_service.contract.topics import Topics
 from product_service.domain.commands import OrderLimits
-from product_service.infrastructure.event_codec import Topics
 
 CONTRACT_TOPICS = Topics()
 
@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     lock_wait_seconds: float = Field(
         1.0, ge=0, le=60, description="How long to wait for a held order lock before RETRY"
     )
-    # The contract's topic names (event_codec.Topics) unless renamed.
+    # The contract's topic names (contract/topics.py) unless renamed.
     topic_payment_succeeded: str = CONTRACT_TOPICS.payment_succeeded
     topic_deduct_succeeded: str = CONTRACT_TOPICS.deduct_succeeded
     topic_deduct_failed: str = CONTRACT_TOPICS.deduct_failed

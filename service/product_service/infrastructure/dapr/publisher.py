@@ -10,7 +10,7 @@ from opentelemetry.trace import Link, SpanKind, get_current_span
 
 from product_service.infrastructure.dapr import sdk_gaps
 from product_service.infrastructure.dapr.sidecar import Sidecar
-from product_service.infrastructure.event_codec import OutboxMessage
+from product_service.infrastructure.outbox_codec import OutboxMessage
 from product_service.infrastructure.telemetry import context_from_traceparent, tracer
 
 

@@ -26,7 +26,7 @@ from product_service.domain.model import (
     StockLedgerEntry,
 )
 from product_service.infrastructure.db.tables import inbox, outbox, products, skus, stock_ledger
-from product_service.infrastructure.event_codec import EventSerializer
+from product_service.infrastructure.outbox_codec import EventSerializer
 from product_service.infrastructure.telemetry import current_traceparent
 
 Execute = Callable[..., CursorResult[Any]]
