@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 from sqlalchemy import Engine, select
 
+from product_service.application.results import OperationResult
 from product_service.application.service import InventoryService
 from product_service.bootstrap import Adapters, build_runtime
 from product_service.domain.commands import RevertInventory
@@ -79,6 +80,21 @@ def test_duplicates_and_revert_before_deduct_hold_in_sql(
         "OnInventoryDeductFailed",
     ]
     assert inventory.ledger_mismatches() == {}
+
+
+def test_each_outbox_row_carries_the_id_of_the_event_the_relay_is_told_of(
+    inventory: InventoryService, engine: Engine
+) -> None:
+    (sku,) = inventory.create_product(product_with(5)).skus
+    results = [
+        inventory.deduct(order(1, (sku.id, 2))),
+        inventory.deduct_batch([order(2, (sku.id, 9))])[0],
+        inventory.revert(RevertInventory(1)),
+    ]
+    told = [r.event.event_id for r in results if isinstance(r, OperationResult) and r.event]
+    with engine.connect() as connection:
+        stored = connection.execute(select(outbox.c.event_id).order_by(outbox.c.id)).scalars()
+        assert list(stored) == told and len(set(told)) == 3
 
 
 def test_ledger_reconciles_after_every_step_of_random_operations(engine: Engine) -> None:

@@ -1,10 +1,9 @@
 """Outcome events as outbox rows: topic, key and payload in the protobuf JSON mapping of
-proto/product/v1/events.proto, and a stable event id."""
+proto/product/v1/events.proto, with the event's own id."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 
 from google.protobuf import json_format
@@ -18,9 +17,6 @@ from product_service.domain.events import (
     InventoryDeductFailed,
     OutcomeEvent,
 )
-
-# Event ids are derived from (event type, order id): a re-sent event keeps its CloudEvent id.
-EVENT_ID_NAMESPACE = uuid.UUID("5f0c8a4e-2d4b-4c1e-9a55-7d3f6e1b2c90")
 
 
 @dataclass(frozen=True)
@@ -48,11 +44,7 @@ class EventSerializer:
                 indent=None,
                 always_print_fields_with_no_presence=True,
             )
-        return OutboxMessage(self.event_id(event), topic, str(event.order_id), payload)
-
-    @staticmethod
-    def event_id(event: OutcomeEvent) -> str:
-        return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{type(event).__name__}:{event.order_id}"))
+        return OutboxMessage(event.event_id, topic, str(event.order_id), payload)
 
     def _encode(self, event: OutcomeEvent) -> tuple[str, Message]:
         if isinstance(event, InventoryDeducted):
