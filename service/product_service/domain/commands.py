@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from product_service.domain.errors import InvalidCommand
+from product_service.domain.limits import MAX_ID, MAX_PRICE, PRICE_DECIMALS, SKU_CODE_LENGTH
 from product_service.domain.model import SkuStatus
-
-MAX_ID = 2**63 - 1
-MAX_PRICE = Decimal("9999999999.99")  # the largest NUMERIC(12, 2)
 
 
 @dataclass(frozen=True)
@@ -121,13 +119,15 @@ class CreateProduct:
 
 
 def _validate_new_sku(sku: NewSku, max_stock: int) -> None:
-    if not sku.code or len(sku.code) > 64 or sku.code != sku.code.strip():
+    if not sku.code or len(sku.code) > SKU_CODE_LENGTH or sku.code != sku.code.strip():
         raise InvalidCommand(
-            f"SKU code {sku.code!r} must have 1 to 64 characters", code="INVALID_SKU_CODE"
+            f"SKU code {sku.code!r} must have 1 to {SKU_CODE_LENGTH} characters",
+            code="INVALID_SKU_CODE",
         )
     if not _is_price(sku.price):
         raise InvalidCommand(
-            f"SKU {sku.code}: price {sku.price} must be 0..{MAX_PRICE} with at most 2 decimals",
+            f"SKU {sku.code}: price {sku.price} must be 0..{MAX_PRICE} with at most "
+            f"{PRICE_DECIMALS} decimals",
             code="INVALID_PRICE",
         )
     if type(sku.stock) is not int or not 0 <= sku.stock <= max_stock:
@@ -142,7 +142,7 @@ def _is_price(price: Decimal) -> bool:
     if not isinstance(price, Decimal) or not price.is_finite():
         return False
     exponent = price.as_tuple().exponent
-    return 0 <= price <= MAX_PRICE and isinstance(exponent, int) and exponent >= -2
+    return 0 <= price <= MAX_PRICE and isinstance(exponent, int) and exponent >= -PRICE_DECIMALS
 
 
 def require_id(value: int, what: str) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import ArgumentError
 
 from product_service.contract.topics import Topics
 from product_service.domain.commands import OrderLimits
+from product_service.domain.limits import MAX_UNITS
 
 CONTRACT_TOPICS = Topics()
 
@@ -29,8 +30,8 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = Field(10, ge=1, le=200)
     max_order_lines: int = Field(100, ge=1, le=10_000)
-    max_line_quantity: int = Field(10_000, ge=1, le=2**31 - 1)
-    max_stock_adjustment: int = Field(1_000_000, ge=1, le=2**31 - 1)
+    max_line_quantity: int = Field(10_000, ge=1, le=MAX_UNITS)
+    max_stock_adjustment: int = Field(1_000_000, ge=1, le=MAX_UNITS)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = Field("json", description="`serve` log lines")
     otel_endpoint: str | None = Field(

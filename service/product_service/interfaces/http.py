@@ -16,11 +16,12 @@ from pydantic import BaseModel
 from product_service.application.errors import TransientError
 from product_service.application.service import InventoryService
 from product_service.domain.errors import DomainError, OrderNotFound, UnknownSku
+from product_service.domain.limits import MAX_ID
 from product_service.domain.model import InboxRecord, Sku
 from product_service.infrastructure.db.outbox_store import Backlog
 
 T = TypeVar("T")
-EntityId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+EntityId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @dataclass(frozen=True)
