@@ -57,10 +57,7 @@ def check_thresholds(sku_ids: Sequence[int], uow: UnitOfWork) -> list[ThresholdS
     with uow:
         skus = uow.skus.get_many(sku_ids)
     return [
-        ThresholdStatus(i, True, skus[i].stock, skus[i].warn_threshold)
-        if i in skus
-        else ThresholdStatus(i, False)
-        for i in sku_ids
+        ThresholdStatus.of(skus[i]) if i in skus else ThresholdStatus(i, False) for i in sku_ids
     ]
 
 

@@ -55,6 +55,7 @@ class Sku:
 
     @property
     def below_threshold(self) -> bool:
+        """The stock alert rule, the one place it is written: low at or below the threshold."""
         return self.stock <= self.warn_threshold
 
     def refusal_for(self, quantity: int) -> FailureReason:
