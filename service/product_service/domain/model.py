@@ -51,7 +51,6 @@ class Sku:
     warn_threshold: int
     sales: int = 0
     status: SkuStatus = SkuStatus.ON_SALE
-    version: int = 0
 
     @property
     def below_threshold(self) -> bool:

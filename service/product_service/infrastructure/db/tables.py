@@ -56,7 +56,6 @@ skus = Table(
     Column("warn_threshold", UnsignedInt, nullable=False, server_default="0"),
     Column("sales", UnsignedInt, nullable=False, server_default="0"),
     Column("status", String(16), nullable=False, server_default="ON_SALE"),
-    Column("version", Integer, nullable=False, server_default="0"),
     CheckConstraint("stock >= 0", name="stock_not_negative"),
     CheckConstraint("sales >= 0", name="sales_not_negative"),
 )
