@@ -51,6 +51,10 @@ def test_failure_payload_lists_requested_available_and_reason_per_line() -> None
     }
 
 
+def test_every_failure_reason_is_a_value_of_the_contracts_enum() -> None:
+    assert [reason.value for reason in FailureReason] == list(pb.FailureReason.keys())
+
+
 def test_the_row_carries_the_id_the_event_was_made_with() -> None:
     event = InventoryReverted(3, ())
     assert EventSerializer(Topics()).serialize(event).event_id == event.event_id

@@ -21,7 +21,7 @@ class OrderLimits:
 class OrderLine:
     sku_id: int
     quantity: int
-    product_id: int = 0
+    product_id: int = 0  # 0: not given; else the line is refused unless the SKU is this product's
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,32 @@ class DeductInventory:
         for line in self.lines:
             require_id(line.sku_id, "SKU id")
             require_quantity(line.quantity, limits.max_quantity, f"SKU {line.sku_id}")
+            if line.product_id != 0:
+                require_id(line.product_id, f"SKU {line.sku_id}: product id")
         merged: Counter[int] = Counter()
         for line in self.lines:
             merged[line.sku_id] += line.quantity
         for sku_id, total in merged.items():
             require_quantity(total, limits.max_quantity, f"SKU {sku_id} (merged lines)")
-        lines = tuple(OrderLine(sku_id, merged[sku_id]) for sku_id in sorted(merged))
+        products = self._product_of_each_sku()
+        lines = tuple(OrderLine(i, merged[i], products.get(i, 0)) for i in sorted(merged))
         return DeductInventory(self.order_id, lines, self.message_id)
+
+    def _product_of_each_sku(self) -> dict[int, int]:
+        """The product each SKU is ordered under, where given; one SKU under two products is a
+        contradiction no stock can resolve."""
+        products: dict[int, int] = {}
+        for line in self.lines:
+            if line.product_id == 0:
+                continue
+            named = products.setdefault(line.sku_id, line.product_id)
+            if named != line.product_id:
+                raise InvalidCommand(
+                    f"order {self.order_id} names SKU {line.sku_id} under products {named} "
+                    f"and {line.product_id}",
+                    code="CONFLICTING_PRODUCT",
+                )
+        return products
 
 
 @dataclass(frozen=True)
