@@ -105,7 +105,7 @@ class FakeSkuRepository(ports.SkuRepository):
 
     def _change(self, sku: Sku, **values: Any) -> None:
         assert values.get("stock", 0) >= 0, "the CHECK constraint would refuse this"
-        self._state.skus[sku.id] = replace(sku, version=sku.version + 1, **values)
+        self._state.skus[sku.id] = replace(sku, **values)
 
 
 class FakeProductRepository(ports.ProductRepository):

@@ -30,7 +30,7 @@ from product_service.infrastructure.db.dead_letter_store import SqlDeadLetterSto
 from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
 from product_service.infrastructure.db.unit_of_work import uow_factory as sql_uow_factory
-from product_service.infrastructure.event_codec import EventSerializer
+from product_service.infrastructure.outbox_codec import EventSerializer
 from product_service.infrastructure.relay import OutboxRelay, Publisher
 from product_service.infrastructure.settings import Settings
 from product_service.infrastructure.sweeper import OutboxSweeper

@@ -22,7 +22,7 @@ from product_service.bootstrap import Adapters, Runtime, build_runtime
 from product_service.domain.commands import RevertInventory
 from product_service.infrastructure.dapr.publisher import PublishFailed
 from product_service.infrastructure.db.tables import outbox
-from product_service.infrastructure.event_codec import OutboxMessage
+from product_service.infrastructure.outbox_codec import OutboxMessage
 from product_service.infrastructure.settings import Settings
 from tests.factories import order, product_with
 from tests.fakes import FixedClock

@@ -8,9 +8,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 from sqlalchemy import Engine, select
 
+from product_service.application.results import OperationResult
 from product_service.application.service import InventoryService
 from product_service.bootstrap import Adapters, build_runtime
-from product_service.domain.commands import RevertInventory
+from product_service.domain.commands import DeductInventory, OrderLine, RevertInventory
 from product_service.domain.model import FailureReason, Outcome
 from product_service.infrastructure.db.tables import outbox
 from product_service.infrastructure.settings import Settings
@@ -59,6 +60,29 @@ def test_one_short_line_fails_the_whole_order_in_sql(
     assert (topic, key, payload["Reason"]) == ("OnInventoryDeductFailed", "7", "INSUFFICIENT_STOCK")
 
 
+def test_a_line_under_another_product_is_refused_in_sql_alone_and_in_a_batch(
+    inventory: InventoryService, engine: Engine
+) -> None:
+    (sku,) = inventory.create_product(product_with(5)).skus
+    other = inventory.create_product(product_with(5))
+
+    def under(product_id: int, order_id: int) -> DeductInventory:
+        return DeductInventory(order_id, (OrderLine(sku.id, 2, product_id),))
+
+    alone = inventory.deduct(under(other.id, 11))
+    batch = inventory.deduct_batch([under(other.id, 12), under(sku.product_id, 13)])
+
+    refused = (Outcome.FAILED, FailureReason.PRODUCT_MISMATCH)
+    assert isinstance(batch[0], OperationResult) and isinstance(batch[1], OperationResult)
+    assert [(r.outcome, r.reason) for r in (alone, batch[0])] == [refused, refused]
+    assert batch[1].outcome is Outcome.SUCCEEDED
+    assert inventory.sku(sku.id).stock == 3
+    failed = [p for topic, _, p in outbox_rows(engine) if topic == "OnInventoryDeductFailed"]
+    reasons = [(p["Reason"], p["Lines"][0]["Reason"]) for p in failed]  # type: ignore[index]
+    assert reasons == [("PRODUCT_MISMATCH", "PRODUCT_MISMATCH")] * 2
+    assert inventory.ledger_mismatches() == {}
+
+
 def test_duplicates_and_revert_before_deduct_hold_in_sql(
     inventory: InventoryService, engine: Engine
 ) -> None:
@@ -79,6 +103,21 @@ def test_duplicates_and_revert_before_deduct_hold_in_sql(
         "OnInventoryDeductFailed",
     ]
     assert inventory.ledger_mismatches() == {}
+
+
+def test_each_outbox_row_carries_the_id_of_the_event_the_relay_is_told_of(
+    inventory: InventoryService, engine: Engine
+) -> None:
+    (sku,) = inventory.create_product(product_with(5)).skus
+    results = [
+        inventory.deduct(order(1, (sku.id, 2))),
+        inventory.deduct_batch([order(2, (sku.id, 9))])[0],
+        inventory.revert(RevertInventory(1)),
+    ]
+    told = [r.event.event_id for r in results if isinstance(r, OperationResult) and r.event]
+    with engine.connect() as connection:
+        stored = connection.execute(select(outbox.c.event_id).order_by(outbox.c.id)).scalars()
+        assert list(stored) == told and len(set(told)) == 3
 
 
 def test_ledger_reconciles_after_every_step_of_random_operations(engine: Engine) -> None:

@@ -18,6 +18,7 @@ from devstack.net import free_port
 from product_service.contract.product.v1 import events_pb2 as events
 from product_service.contract.product.v1 import product_service_pb2 as pb
 from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
+from product_service.domain.model import FailureReason, Outcome
 from product_service.infrastructure.settings import Settings
 from tests.app_channel import (
     Channel,
@@ -200,6 +201,29 @@ def test_deliveries_after_shutdown_began_are_retried_later(channel: Channel) -> 
 
     assert deliver(channel, "OnPaymentSuccess", payment(6, sku.id, 1)) == Status.RETRY
 
+    assert channel.inventory.sku(sku.id).stock == 5
+
+
+def test_a_line_under_another_product_is_refused_alike_by_event_bulk_delivery_and_api(
+    channel: Channel,
+) -> None:
+    (sku,) = channel.inventory.create_product(product_with(5)).skus
+    other = channel.inventory.create_product(product_with(5))
+    line = {"product_id": other.id, "sku_id": sku.id, "quantity": 1}
+
+    def paid(order_id: int) -> bytes:
+        return json.dumps({"OrderId": order_id, "OrderDetails": [line]}).encode()
+
+    assert deliver(channel, "OnPaymentSuccess", paid(41)) == Status.SUCCESS
+    assert deliver_bulk(channel, "OnPaymentSuccess", ("m-2", paid(42))) == [Status.SUCCESS]
+    request = pb.DeductInventoryRequest(order_id=43, lines=[events.OrderDetail(**line)])
+    reply = channel.api.DeductInventory(request)
+
+    assert (reply.outcome, reply.reason) == (pb.FAILED, events.PRODUCT_MISMATCH)
+    recorded = {
+        (r.outcome, r.reason) for n in (41, 42, 43) for r in channel.inventory.order_record(n)
+    }
+    assert recorded == {(Outcome.FAILED, FailureReason.PRODUCT_MISMATCH)}
     assert channel.inventory.sku(sku.id).stock == 5
 
 

@@ -9,6 +9,7 @@ from product_service.domain.commands import (
     AdjustStock,
     CreateProduct,
     DeductInventory,
+    OrderLimits,
     OrderLine,
     RevertInventory,
 )
@@ -76,6 +77,22 @@ def test_off_sale_sku_fails_the_order(inventory: InventoryService) -> None:
     result = inventory.deduct(order(1, (sku.id, 1)))
     assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.SKU_OFF_SALE)
     assert stock_of(inventory, sku.id) == [5]
+
+
+def test_a_line_under_another_product_fails_the_order(inventory: InventoryService) -> None:
+    (sku,) = inventory.create_product(product_with(10)).skus
+    other = inventory.create_product(product_with(10))
+    wrong = DeductInventory(1, (OrderLine(sku.id, 1, product_id=other.id),))
+    result = inventory.deduct(wrong)
+    assert (result.outcome, result.reason) == (Outcome.FAILED, FailureReason.PRODUCT_MISMATCH)
+    right = DeductInventory(2, (OrderLine(sku.id, 1, product_id=sku.product_id),))
+    assert inventory.deduct(right).outcome is Outcome.SUCCEEDED
+    assert stock_of(inventory, sku.id) == [9]
+
+
+def test_merged_lines_keep_the_product_they_name() -> None:
+    command = DeductInventory(1, (OrderLine(5, 2, product_id=7), OrderLine(5, 3), OrderLine(4, 1)))
+    assert command.validated(OrderLimits()).lines == (OrderLine(4, 1), OrderLine(5, 5, 7))
 
 
 def test_duplicate_delivery_changes_nothing_and_reports_the_first_outcome(
@@ -165,6 +182,8 @@ def test_a_refused_deduct_is_itself_idempotent(
         (DeductInventory(2**63, (OrderLine(1, 1),)), "INVALID_ID"),
         (DeductInventory(1, (OrderLine(0, 1),)), "INVALID_ID"),
         (DeductInventory(1, (OrderLine(1, True),)), "INVALID_QUANTITY"),  # type: ignore[arg-type]
+        (DeductInventory(1, (OrderLine(1, 1, product_id=-7),)), "INVALID_ID"),
+        (DeductInventory(1, (OrderLine(1, 1, 7), OrderLine(1, 1, 8))), "CONFLICTING_PRODUCT"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_error_and_writes_nothing(

@@ -30,7 +30,7 @@ from product_service.infrastructure.dapr.lock import DaprLock
 from product_service.infrastructure.dapr.publisher import DaprPublisher
 from product_service.infrastructure.dapr.sdk_gaps import SdkMismatch, check_sdk
 from product_service.infrastructure.dapr.sidecar import Sidecar
-from product_service.infrastructure.event_codec import OutboxMessage
+from product_service.infrastructure.outbox_codec import OutboxMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 7.5

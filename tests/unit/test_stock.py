@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from product_service.application.service import InventoryService
-from product_service.application.stock import MAX_STOCK
 from product_service.domain.commands import AdjustStock, CreateProduct
 from product_service.domain.errors import (
     DuplicateSkuCode,
@@ -16,6 +15,7 @@ from product_service.domain.errors import (
     StockOutOfRange,
     UnknownSku,
 )
+from product_service.domain.limits import MAX_UNITS
 from product_service.domain.model import LedgerKind
 from tests.factories import new_sku, product_with
 from tests.fakes import MemoryStore
@@ -80,10 +80,10 @@ def test_a_correction_cannot_take_stock_below_zero(inventory: InventoryService) 
 
 
 def test_a_restock_beyond_the_largest_stock_is_out_of_range(inventory: InventoryService) -> None:
-    (sku,) = inventory.create_product(product_with(MAX_STOCK - 5)).skus
+    (sku,) = inventory.create_product(product_with(MAX_UNITS - 5)).skus
     with pytest.raises(StockOutOfRange):
         inventory.adjust(AdjustStock(sku.id, 6, "delivery"))
-    assert inventory.sku(sku.id).stock == MAX_STOCK - 5
+    assert inventory.sku(sku.id).stock == MAX_UNITS - 5
 
 
 def test_adjusting_an_unknown_sku_is_an_error(inventory: InventoryService) -> None:

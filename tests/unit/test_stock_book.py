@@ -72,6 +72,30 @@ def test_unknown_and_off_sale_skus_are_refused_with_their_own_reasons() -> None:
     assert stock.taken == {}
 
 
+def test_a_line_naming_another_product_is_refused_with_its_own_reason() -> None:
+    stock = book(10, 10)  # both SKUs are product 100's
+    lines = (OrderLine(1, 1, product_id=100), OrderLine(2, 1, product_id=7))
+    decided = stock.decide(DeductInventory(4, lines))
+    assert decided == InventoryDeductFailed(
+        4,
+        FailureReason.PRODUCT_MISMATCH,
+        (FailedLine(1, 1, 10, NONE), FailedLine(2, 1, 10, FailureReason.PRODUCT_MISMATCH)),
+    )
+    assert stock.taken == {}
+
+
+def test_a_line_without_a_product_id_is_served_whatever_the_product() -> None:
+    stock = book(10)
+    decided = stock.decide(DeductInventory(5, (OrderLine(1, 1, product_id=0),)))
+    assert isinstance(decided, InventoryDeducted) and stock.taken == {1: 1}
+
+
+def test_the_product_is_checked_before_the_stock() -> None:
+    refused = book(0, off_sale=1).decide(DeductInventory(6, (OrderLine(1, 1, product_id=7),)))
+    assert isinstance(refused, InventoryDeductFailed)
+    assert refused.reason is FailureReason.PRODUCT_MISMATCH
+
+
 def test_orders_are_decided_in_turn_so_a_later_one_sees_what_earlier_ones_took() -> None:
     stock = book(5)
     first, second, third = (stock.decide(order(n, (1, 2))) for n in (1, 2, 3))

@@ -111,7 +111,8 @@ class Outbox(abc.ABC):
 
 
 class OutboxNotifier(abc.ABC):
-    """Told after a commit that stored an outcome event, so the relay publishes it at once."""
+    """Told after a commit that stored an outcome event, so the relay publishes it at once; the
+    stored row carries the event's `event_id`."""
 
     @abc.abstractmethod
     def committed(self, event: OutcomeEvent) -> None: ...

@@ -8,6 +8,7 @@ from product_service.application.ports import UnitOfWork
 from product_service.application.results import ThresholdStatus
 from product_service.domain.commands import require_id
 from product_service.domain.errors import InvalidCommand, OrderNotFound, UnknownProduct, UnknownSku
+from product_service.domain.limits import SKU_CODE_LENGTH
 from product_service.domain.model import InboxRecord, Product, Sku
 
 MAX_BATCH = 1000
@@ -33,9 +34,10 @@ def get_product(product_id: int, uow: UnitOfWork) -> Product:
 
 
 def stock_by_code(code: str, uow: UnitOfWork) -> Sku:
-    if not code or len(code) > 64:
+    if not code or len(code) > SKU_CODE_LENGTH:
         raise InvalidCommand(
-            f"SKU code {code!r} must have 1 to 64 characters", code="INVALID_SKU_CODE"
+            f"SKU code {code!r} must have 1 to {SKU_CODE_LENGTH} characters",
+            code="INVALID_SKU_CODE",
         )
     with uow:
         sku = uow.skus.get_by_code(code)
@@ -55,10 +57,7 @@ def check_thresholds(sku_ids: Sequence[int], uow: UnitOfWork) -> list[ThresholdS
     with uow:
         skus = uow.skus.get_many(sku_ids)
     return [
-        ThresholdStatus(i, True, skus[i].stock, skus[i].warn_threshold)
-        if i in skus
-        else ThresholdStatus(i, False)
-        for i in sku_ids
+        ThresholdStatus.of(skus[i]) if i in skus else ThresholdStatus(i, False) for i in sku_ids
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from product_service.domain.events import OutcomeEvent
-from product_service.domain.model import FailureReason, InboxRecord, Outcome
+from product_service.domain.model import FailureReason, InboxRecord, Outcome, Sku
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,14 @@ class OperationResult:
 
 @dataclass(frozen=True)
 class ThresholdStatus:
+    """A SKU's stock against its warn threshold; an unknown SKU is reported, not raised."""
+
     sku_id: int
     known: bool
     stock: int = 0
     threshold: int = 0
+    below_threshold: bool = False
 
-    @property
-    def below_threshold(self) -> bool:
-        return self.known and self.stock <= self.threshold
+    @classmethod
+    def of(cls, sku: Sku) -> ThresholdStatus:
+        return cls(sku.id, True, sku.stock, sku.warn_threshold, sku.below_threshold)

@@ -10,13 +10,12 @@ from product_service.domain.errors import (
     StockOutOfRange,
     UnknownSku,
 )
+from product_service.domain.limits import MAX_UNITS
 from product_service.domain.model import LedgerKind, Product, Sku, StockLedgerEntry
-
-MAX_STOCK = 2**31 - 1  # fits MySQL INT UNSIGNED and the uint32 of the event contract
 
 
 def create_product(command: CreateProduct, uow: UnitOfWork, clock: Clock) -> Product:
-    command = command.validated(MAX_STOCK)
+    command = command.validated(MAX_UNITS)
     with uow:
         for new in command.skus:
             if uow.skus.get_by_code(new.code) is not None:
@@ -39,11 +38,11 @@ def adjust_stock(command: AdjustStock, uow: UnitOfWork, max_delta: int, clock: C
         sku = uow.skus.get(command.sku_id)
         if sku is None:
             raise UnknownSku(f"SKU {command.sku_id} does not exist")
-        if not uow.skus.try_adjust(command.sku_id, command.delta, MAX_STOCK):
+        if not uow.skus.try_adjust(command.sku_id, command.delta, MAX_UNITS):
             refusal = InsufficientStock if command.delta < 0 else StockOutOfRange
             raise refusal(
                 f"SKU {command.sku_id}: stock {sku.stock} cannot change by {command.delta} "
-                f"(it must stay within 0..{MAX_STOCK})"
+                f"(it must stay within 0..{MAX_UNITS})"
             )
         uow.ledger.append(
             [

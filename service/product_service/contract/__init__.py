@@ -1,1 +1,2 @@
-"""The wire contract: Python modules generated from proto/ by the build (contract/product/)."""
+"""The wire contract: modules generated from proto/ by the build (contract/product/), the
+contract's topic names (topics.py) and the ranges of its protobuf scalars (scalars.py)."""

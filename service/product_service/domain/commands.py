@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from product_service.domain.errors import InvalidCommand
+from product_service.domain.limits import MAX_ID, MAX_PRICE, PRICE_DECIMALS, SKU_CODE_LENGTH
 from product_service.domain.model import SkuStatus
-
-MAX_ID = 2**63 - 1
-MAX_PRICE = Decimal("9999999999.99")  # the largest NUMERIC(12, 2)
 
 
 @dataclass(frozen=True)
@@ -23,7 +21,7 @@ class OrderLimits:
 class OrderLine:
     sku_id: int
     quantity: int
-    product_id: int = 0
+    product_id: int = 0  # 0: not given; else the line is refused unless the SKU is this product's
 
 
 @dataclass(frozen=True)
@@ -46,13 +44,32 @@ class DeductInventory:
         for line in self.lines:
             require_id(line.sku_id, "SKU id")
             require_quantity(line.quantity, limits.max_quantity, f"SKU {line.sku_id}")
+            if line.product_id != 0:
+                require_id(line.product_id, f"SKU {line.sku_id}: product id")
         merged: Counter[int] = Counter()
         for line in self.lines:
             merged[line.sku_id] += line.quantity
         for sku_id, total in merged.items():
             require_quantity(total, limits.max_quantity, f"SKU {sku_id} (merged lines)")
-        lines = tuple(OrderLine(sku_id, merged[sku_id]) for sku_id in sorted(merged))
+        products = self._product_of_each_sku()
+        lines = tuple(OrderLine(i, merged[i], products.get(i, 0)) for i in sorted(merged))
         return DeductInventory(self.order_id, lines, self.message_id)
+
+    def _product_of_each_sku(self) -> dict[int, int]:
+        """The product each SKU is ordered under, where given; one SKU under two products is a
+        contradiction no stock can resolve."""
+        products: dict[int, int] = {}
+        for line in self.lines:
+            if line.product_id == 0:
+                continue
+            named = products.setdefault(line.sku_id, line.product_id)
+            if named != line.product_id:
+                raise InvalidCommand(
+                    f"order {self.order_id} names SKU {line.sku_id} under products {named} "
+                    f"and {line.product_id}",
+                    code="CONFLICTING_PRODUCT",
+                )
+        return products
 
 
 @dataclass(frozen=True)
@@ -121,13 +138,15 @@ class CreateProduct:
 
 
 def _validate_new_sku(sku: NewSku, max_stock: int) -> None:
-    if not sku.code or len(sku.code) > 64 or sku.code != sku.code.strip():
+    if not sku.code or len(sku.code) > SKU_CODE_LENGTH or sku.code != sku.code.strip():
         raise InvalidCommand(
-            f"SKU code {sku.code!r} must have 1 to 64 characters", code="INVALID_SKU_CODE"
+            f"SKU code {sku.code!r} must have 1 to {SKU_CODE_LENGTH} characters",
+            code="INVALID_SKU_CODE",
         )
     if not _is_price(sku.price):
         raise InvalidCommand(
-            f"SKU {sku.code}: price {sku.price} must be 0..{MAX_PRICE} with at most 2 decimals",
+            f"SKU {sku.code}: price {sku.price} must be 0..{MAX_PRICE} with at most "
+            f"{PRICE_DECIMALS} decimals",
             code="INVALID_PRICE",
         )
     if type(sku.stock) is not int or not 0 <= sku.stock <= max_stock:
@@ -142,7 +161,7 @@ def _is_price(price: Decimal) -> bool:
     if not isinstance(price, Decimal) or not price.is_finite():
         return False
     exponent = price.as_tuple().exponent
-    return 0 <= price <= MAX_PRICE and isinstance(exponent, int) and exponent >= -2
+    return 0 <= price <= MAX_PRICE and isinstance(exponent, int) and exponent >= -PRICE_DECIMALS
 
 
 def require_id(value: int, what: str) -> None:

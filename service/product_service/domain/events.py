@@ -1,10 +1,14 @@
-"""Outcome events, past tense. Each is published keyed by its order id."""
+"""Outcome events, past tense. Each is published keyed by its order id, under its own id."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 
 from product_service.domain.model import FailureReason
+
+# The namespace of every event id (in outbox rows, sent as CloudEvent ids): never change it.
+EVENT_ID_NAMESPACE = uuid.UUID("5f0c8a4e-2d4b-4c1e-9a55-7d3f6e1b2c90")
 
 
 @dataclass(frozen=True)
@@ -31,21 +35,33 @@ class RevertedSku:
 
 
 @dataclass(frozen=True)
-class InventoryDeducted:
+class _OrderOutcome:
+    """An order has at most one outcome of each kind, so the event id is derived from the kind
+    and the order, once, when the event is made: the outbox row and the relay's notice carry
+    the same id, and a re-sent event keeps its CloudEvent id."""
+
     order_id: int
+    event_id: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        kind = type(self).__name__  # part of every stored id: renaming a class changes them
+        event_id = uuid.uuid5(EVENT_ID_NAMESPACE, f"{kind}:{self.order_id}")
+        object.__setattr__(self, "event_id", str(event_id))
+
+
+@dataclass(frozen=True)
+class InventoryDeducted(_OrderOutcome):
     skus: tuple[DeductedSku, ...]
 
 
 @dataclass(frozen=True)
-class InventoryDeductFailed:
-    order_id: int
+class InventoryDeductFailed(_OrderOutcome):
     reason: FailureReason
     lines: tuple[FailedLine, ...]
 
 
 @dataclass(frozen=True)
-class InventoryReverted:
-    order_id: int
+class InventoryReverted(_OrderOutcome):
     skus: tuple[RevertedSku, ...]
 
 

@@ -32,6 +32,7 @@ class FailureReason(enum.StrEnum):
     UNKNOWN_SKU = "UNKNOWN_SKU"
     SKU_OFF_SALE = "SKU_OFF_SALE"
     ORDER_REVERTED = "ORDER_REVERTED"
+    PRODUCT_MISMATCH = "PRODUCT_MISMATCH"  # the line names a product the SKU is not part of
 
 
 class LedgerKind(enum.StrEnum):
@@ -51,14 +52,17 @@ class Sku:
     warn_threshold: int
     sales: int = 0
     status: SkuStatus = SkuStatus.ON_SALE
-    version: int = 0
 
     @property
     def below_threshold(self) -> bool:
+        """The stock alert rule, the one place it is written: low at or below the threshold."""
         return self.stock <= self.warn_threshold
 
-    def refusal_for(self, quantity: int) -> FailureReason:
-        """Why `quantity` units cannot be deducted from this SKU, or NONE when they can."""
+    def refusal_for(self, quantity: int, product_id: int = 0) -> FailureReason:
+        """Why `quantity` units of product `product_id` (0: not given) cannot be deducted from
+        this SKU, or NONE when they can."""
+        if product_id not in (0, self.product_id):
+            return FailureReason.PRODUCT_MISMATCH
         if self.status is not SkuStatus.ON_SALE:
             return FailureReason.SKU_OFF_SALE
         if self.stock < quantity:

@@ -94,7 +94,9 @@ class StockBook:
 
     def _refusal(self, line: OrderLine) -> FailureReason:
         sku = self.skus.get(line.sku_id)
-        return FailureReason.UNKNOWN_SKU if sku is None else sku.refusal_for(line.quantity)
+        if sku is None:
+            return FailureReason.UNKNOWN_SKU
+        return sku.refusal_for(line.quantity, line.product_id)
 
     def _deducted(self, line: OrderLine) -> DeductedSku:
         sku = self.skus[line.sku_id]

@@ -20,8 +20,8 @@ from product_service.application.ports import Clock, OutboxNotifier
 from product_service.domain.events import OutcomeEvent
 from product_service.infrastructure.dapr.publisher import PublishFailed
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
-from product_service.infrastructure.event_codec import EventSerializer, OutboxMessage
 from product_service.infrastructure.metrics import PUBLISH_FAILURES, PUBLISHED
+from product_service.infrastructure.outbox_codec import OutboxMessage
 from product_service.infrastructure.telemetry import untraced_statements
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class OutboxRelay(OutboxNotifier):
 
     def committed(self, event: OutcomeEvent) -> None:
         with self._guard:
-            self._queue.append((EventSerializer.event_id(event), self._monotonic() + self._delay))
+            self._queue.append((event.event_id, self._monotonic() + self._delay))
         self._wake.set()
 
     def in_flight(self) -> set[str]:

@@ -9,8 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from product_service.contract.topics import Topics
 from product_service.domain.commands import OrderLimits
-from product_service.infrastructure.event_codec import Topics
+from product_service.domain.limits import MAX_UNITS
 
 CONTRACT_TOPICS = Topics()
 
@@ -29,8 +30,8 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = Field(10, ge=1, le=200)
     max_order_lines: int = Field(100, ge=1, le=10_000)
-    max_line_quantity: int = Field(10_000, ge=1, le=2**31 - 1)
-    max_stock_adjustment: int = Field(1_000_000, ge=1, le=2**31 - 1)
+    max_line_quantity: int = Field(10_000, ge=1, le=MAX_UNITS)
+    max_stock_adjustment: int = Field(1_000_000, ge=1, le=MAX_UNITS)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = Field("json", description="`serve` log lines")
     otel_endpoint: str | None = Field(
@@ -51,7 +52,7 @@ class Settings(BaseSettings):
     lock_wait_seconds: float = Field(
         1.0, ge=0, le=60, description="How long to wait for a held order lock before RETRY"
     )
-    # The contract's topic names (event_codec.Topics) unless renamed.
+    # The contract's topic names (contract/topics.py) unless renamed.
     topic_payment_succeeded: str = CONTRACT_TOPICS.payment_succeeded
     topic_deduct_succeeded: str = CONTRACT_TOPICS.deduct_succeeded
     topic_deduct_failed: str = CONTRACT_TOPICS.deduct_failed

@@ -23,11 +23,12 @@ from product_service.domain.errors import (
     UnknownDeadLetter,
     UnknownSku,
 )
+from product_service.domain.limits import MAX_ID
 from product_service.domain.model import InboxRecord, Sku
 from product_service.infrastructure.db.outbox_store import Backlog
 
 T = TypeVar("T")
-EntityId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+EntityId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @dataclass(frozen=True)

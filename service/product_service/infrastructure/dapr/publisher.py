@@ -10,7 +10,7 @@ from opentelemetry.trace import Link, SpanKind, get_current_span
 
 from product_service.infrastructure.dapr import sdk_gaps
 from product_service.infrastructure.dapr.sidecar import Sidecar
-from product_service.infrastructure.event_codec import OutboxMessage
+from product_service.infrastructure.outbox_codec import OutboxMessage
 from product_service.infrastructure.telemetry import context_from_traceparent, tracer
 
 
@@ -24,7 +24,7 @@ class DaprPublisher:
         self._pubsub_name = pubsub_name
 
     def publish(self, message: OutboxMessage) -> None:
-        metadata = {"partitionKey": message.key, "cloudevent.id": message.event_id}
+        metadata = {"partitionKey": message.key, "cloudevent.id": message.cloud_event_id}
         # The span continues the trace of the transaction that wrote the row; the sidecar's
         # publish span becomes its child and hands the trace on inside the CloudEvent.
         with tracer().start_as_current_span(
@@ -79,7 +79,7 @@ class DaprPublisher:
 
 
 def _entry_metadata(message: OutboxMessage) -> dict[str, str]:
-    metadata = {"partitionKey": message.key, "cloudevent.id": message.event_id}
+    metadata = {"partitionKey": message.key, "cloudevent.id": message.cloud_event_id}
     if message.trace_context:  # the consumer's trace continues the transaction's
         metadata["cloudevent.traceparent"] = message.trace_context
     return metadata

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, Row, func, select, update
 from product_service.infrastructure.db.errors import translate_errors
 from product_service.infrastructure.db.repositories import naive_utc
 from product_service.infrastructure.db.tables import outbox
-from product_service.infrastructure.event_codec import OutboxMessage
+from product_service.infrastructure.outbox_codec import OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -88,4 +88,5 @@ def _message(row: Row[Any]) -> OutboxMessage:
         key=row.message_key,
         payload=row.payload,
         trace_context=row.trace_context,
+        message_id=row.message_id,
     )

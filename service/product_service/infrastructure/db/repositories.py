@@ -26,7 +26,7 @@ from product_service.domain.model import (
     StockLedgerEntry,
 )
 from product_service.infrastructure.db.tables import inbox, outbox, products, skus, stock_ledger
-from product_service.infrastructure.event_codec import EventSerializer
+from product_service.infrastructure.outbox_codec import EventSerializer
 from product_service.infrastructure.telemetry import current_traceparent
 
 Execute = Callable[..., CursorResult[Any]]
@@ -53,7 +53,6 @@ def _sku(row: Row[Any]) -> Sku:
         warn_threshold=row.warn_threshold,
         sales=row.sales,
         status=SkuStatus(row.status),
-        version=row.version,
     )
 
 
@@ -121,7 +120,7 @@ class SqlSkuRepository(ports.SkuRepository):
         units = " ".join(f"WHEN {int(i)} THEN {int(units_by_sku[i])}" for i in ids)
         statement = text(
             f"UPDATE {skus.name} SET stock = stock - CASE id {units} END,"
-            f" sales = sales + CASE id {units} END, version = version + 1"
+            f" sales = sales + CASE id {units} END"
             f" WHERE id IN ({', '.join(str(int(i)) for i in ids)})"
         )
         changed = self._execute(statement).rowcount
@@ -131,9 +130,7 @@ class SqlSkuRepository(ports.SkuRepository):
         # Never compute `stock + delta` below zero: MySQL refuses negative unsigned arithmetic.
         within = skus.c.stock >= -delta if delta < 0 else skus.c.stock <= max_stock - delta
         statement = (
-            update(skus)
-            .where(skus.c.id == sku_id, within)
-            .values(stock=skus.c.stock + delta, version=skus.c.version + 1)
+            update(skus).where(skus.c.id == sku_id, within).values(stock=skus.c.stock + delta)
         )
         return self._execute(statement).rowcount == 1
 

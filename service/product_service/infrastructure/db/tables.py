@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql, sqlite
 
+from product_service.domain.limits import PRICE_DECIMALS, PRICE_DIGITS, SKU_CODE_LENGTH
+
 # SQLite only auto-increments INTEGER PRIMARY KEY, so BIGINT ids become INTEGER there.
 Id = BigInteger().with_variant(sqlite.INTEGER(), "sqlite")
 # Stock and counters are unsigned on MySQL; the CHECK keeps every dialect honest.
@@ -49,13 +51,12 @@ skus = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("product_id", Id, ForeignKey("products.id"), nullable=False, index=True),
-    Column("code", String(64), nullable=False, unique=True),
-    Column("price", Numeric(12, 2), nullable=False),
+    Column("code", String(SKU_CODE_LENGTH), nullable=False, unique=True),
+    Column("price", Numeric(PRICE_DIGITS, PRICE_DECIMALS), nullable=False),
     Column("stock", UnsignedInt, nullable=False),
     Column("warn_threshold", UnsignedInt, nullable=False, server_default="0"),
     Column("sales", UnsignedInt, nullable=False, server_default="0"),
     Column("status", String(16), nullable=False, server_default="ON_SALE"),
-    Column("version", Integer, nullable=False, server_default="0"),
     CheckConstraint("stock >= 0", name="stock_not_negative"),
     CheckConstraint("sales >= 0", name="sales_not_negative"),
 )

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from product_service.application.ports import UnitOfWork
 from product_service.infrastructure.db import repositories
 from product_service.infrastructure.db.errors import translate_errors
-from product_service.infrastructure.event_codec import EventSerializer
+from product_service.infrastructure.outbox_codec import EventSerializer
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):

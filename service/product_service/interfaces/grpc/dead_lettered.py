@@ -13,8 +13,8 @@ from collections.abc import Callable
 from product_service.domain.commands import DeductInventory, OrderLimits, RevertInventory
 from product_service.domain.dead_letters import RETRIES_EXHAUSTED, DeadLetterSeen
 from product_service.domain.errors import DomainError, InvalidCommand
-from product_service.infrastructure.event_codec import parse_deduct_rejected, parse_payment
 from product_service.infrastructure.settings import Settings
+from product_service.interfaces.messages import parse_deduct_rejected, parse_payment
 
 TOO_LARGE = "TOO_LARGE"
 

@@ -18,7 +18,6 @@ from product_service.application.results import OperationResult
 from product_service.application.service import InventoryService
 from product_service.domain.commands import DeductInventory, RevertInventory
 from product_service.domain.errors import DomainError
-from product_service.infrastructure.event_codec import parse_deduct_rejected, parse_payment
 from product_service.infrastructure.logs import about_order
 from product_service.infrastructure.metrics import (
     BULK_ENTRIES,
@@ -39,6 +38,7 @@ from product_service.interfaces.grpc.observed import (
     run_batch,
     run_operation,
 )
+from product_service.interfaces.messages import parse_deduct_rejected, parse_payment
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Literal sizes on purpose (the SKU code's String(64), the price's Numeric(12, 2), both in
+    # domain/limits.py): a migration records the schema as it was and must not follow edits.
     op.create_table(
         "products",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
