@@ -7,6 +7,8 @@ when it is not reachable the MariaDB variants skip, except under CI=true where t
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +76,36 @@ def settings(engine: Engine) -> Settings:
 @pytest.fixture
 def inventory(engine: Engine, settings: Settings) -> InventoryService:
     return build_runtime(settings, Adapters(engine=engine)).inventory
+
+
+def run_cli(
+    database_url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {"PRODUCT_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "product_service.interfaces.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database without tables."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/cli.db"
+        return
+    engine: Engine = request.getfixturevalue("mariadb_engine")
+    drop_all_tables(engine)
+    yield MARIADB_URL
+    migrate.upgrade(engine)  # the other MariaDB tests expect the schema
+
+
+@pytest.fixture
+def migrated(empty_database: str) -> str:
+    assert run_cli(empty_database, "db", "upgrade").returncode == 0
+    return empty_database

@@ -119,7 +119,8 @@ def test_topic_scopes_follow_the_runs_topic_names(tmp_path: Path) -> None:
     scopes = metadata_of(pubsub)
 
     assert scopes["subscriptionScopes"] == (
-        "product-service=OnPaymentSuccess.run7,OnInventoryDeductSuccessDLQ.run7"
+        "product-service=OnPaymentSuccess.run7,OnInventoryDeductSuccessDLQ.run7,"
+        "OnPaymentSuccess.run7.dead-letter,OnInventoryDeductSuccessDLQ.run7.dead-letter"
     )
     assert "OnPaymentSuccess.run7.dead-letter" in scopes["publishingScopes"]
     assert "product-service=OnInventoryDeductSuccess.run7," in scopes["publishingScopes"]
