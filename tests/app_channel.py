@@ -19,6 +19,7 @@ from devstack.net import free_port
 from product_service.application.service import InventoryService
 from product_service.bootstrap import Runtime
 from product_service.contract.product.v1 import product_service_pb2_grpc as pb_grpc
+from product_service.infrastructure.settings import Settings
 from product_service.interfaces.grpc.channel import app_channel
 from product_service.interfaces.grpc.intake import Intake
 from tests.fakes import MemoryStore, memory_runtime
@@ -37,10 +38,11 @@ class Channel:
     bulk: dict[str, tuple[bool, int, int]]
 
 
-def running_channel() -> Iterator[Channel]:
+@contextmanager
+def running_channel(settings: Settings | None = None) -> Iterator[Channel]:
     """The app channel on in-memory adapters, with what it declared to daprd."""
     store, intake = MemoryStore(), Intake()
-    runtime = memory_runtime(store)
+    runtime = memory_runtime(store, settings)
     with serving(runtime, intake) as connection:
         subscriptions = callback_grpc.AppCallbackStub(connection).ListTopicSubscriptions(
             empty_pb2.Empty()

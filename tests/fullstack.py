@@ -105,7 +105,11 @@ def infra(*args: str) -> None:
 
 @contextmanager
 def full_stack(
-    name: str, token: str, database_url: str, env: Mapping[str, str] = PRODUCT_ENV
+    name: str,
+    token: str,
+    database_url: str,
+    env: Mapping[str, str] = PRODUCT_ENV,
+    inbound_retry: Mapping[str, object] | None = None,
 ) -> Iterator[Running]:
     """Product service + order simulator, each with its own daprd, on the full profile.
 
@@ -122,6 +126,7 @@ def full_stack(
         consumer_group=f"product-consumer-{name}-{token}",
         topic_suffix=f"{name}-{token}",
         log_level=os.environ.get("E2E_DAPRD_LOG_LEVEL", "info"),
+        inbound_retry=inbound_retry,
     ) as started:
         product = started.start_product(env=env)
         sim = started.start_simulator()

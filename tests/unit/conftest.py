@@ -28,4 +28,5 @@ def inventory(store: MemoryStore, settings: Settings) -> InventoryService:
 @pytest.fixture
 def channel() -> Iterator[Channel]:
     """The app channel over real in-process gRPC, on in-memory adapters."""
-    yield from running_channel()
+    with running_channel() as running:
+        yield running

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import grpc
 import pytest
@@ -11,7 +12,7 @@ from product_service.application.dead_letters import DeadLetters
 from product_service.contract.product.v1 import product_service_pb2 as pb
 from product_service.domain.dead_letters import RETRIES_EXHAUSTED, DeadLetterSeen
 from product_service.infrastructure.settings import Settings
-from tests.app_channel import Channel, Status, deliver, payment
+from tests.app_channel import Channel, Status, deliver, payment, running_channel
 from tests.factories import product_with
 from tests.fakes import FixedClock, MemoryDeadLetterStore
 
@@ -70,10 +71,22 @@ def test_an_oversized_api_request_is_refused_as_too_large(channel: Channel) -> N
     assert refused.value.details().startswith("TOO_LARGE")
 
 
-def test_a_dead_letter_that_cannot_be_recorded_stays_with_the_broker(channel: Channel) -> None:
-    channel.store.dead_letters.reachable = False
+def test_a_dead_letter_waits_for_the_database_then_stays_with_the_broker() -> None:
+    with running_channel(Settings(dead_letter_patience_seconds=1)) as channel:
+        channel.store.dead_letters.reachable = False
 
-    assert deliver(channel, PAYMENTS_DEAD, payment(20, 1, 1)) == Status.RETRY
+        assert deliver(channel, PAYMENTS_DEAD, payment(20, 1, 1)) == Status.RETRY
+        assert channel.store.dead_letters.letters == {}
+
+
+def test_a_dead_letter_is_recorded_once_the_database_is_back() -> None:
+    with running_channel(Settings(dead_letter_patience_seconds=30)) as channel:
+        letters = channel.store.dead_letters
+        letters.reachable = False
+        threading.Timer(1.0, lambda: setattr(letters, "reachable", True)).start()
+
+        assert deliver(channel, PAYMENTS_DEAD, payment(21, 1, 1)) == Status.SUCCESS
+        assert [letter.order_id for letter in letters.letters.values()] == [21]
 
 
 def seen(event_id: str, payload: bytes = b'{"OrderId": "5"}') -> DeadLetterSeen:

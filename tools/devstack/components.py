@@ -35,6 +35,9 @@ class Overrides:
     sampling_rate: str | None = None  # the Configuration's tracing.samplingRate ("1": all)
     # Contract topic name -> this run's topic name, applied to the pub/sub topic scopes.
     topic_wire: Callable[[str], str] | None = None
+    # Replaces items of the Resiliency's inbound retry policy, e.g. {"maxRetries": 3}: a test
+    # that needs messages dead-lettered within seconds instead of minutes.
+    inbound_retry: Mapping[str, object] = field(default_factory=dict)
 
 
 # Pub/sub metadata whose values name topics: "app=topic,topic;app2=topic" or "topic,topic".
@@ -127,6 +130,8 @@ def render(profile: str, app_id: str, dest: Path, overrides: Overrides) -> tuple
             doc = apply_metadata(doc, overrides.metadata[name])
         if doc["kind"] == "Component" and overrides.topic_wire is not None:
             doc = rename_scoped_topics(doc, overrides.topic_wire)
+        if doc["kind"] == "Resiliency" and overrides.inbound_retry:
+            doc["spec"]["policies"]["retries"]["inbound"].update(overrides.inbound_retry)
         # One resource per file: daprd 1.18 reads a Resiliency only from the first document of
         # a file, so a multi-document file would silently drop the retry policies.
         path = resources / f"{doc['kind'].lower()}-{name}.yaml"

@@ -51,12 +51,14 @@ class Stack:
         log_level: str = "info",
         partitions: int = 6,
         trace_sampling: float | None = None,
+        inbound_retry: Mapping[str, object] | None = None,
     ) -> None:
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
         self.profile = profile
         # Fraction of traces the sidecars and the app record (None: as the profile has it).
         self.trace_sampling = trace_sampling
+        self.inbound_retry = dict(inbound_retry or {})  # see components.Overrides
         self.run_dir = Path(run_dir).resolve()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.database_url = database_url or f"sqlite:///{self.run_dir / 'product-service.db'}"
@@ -113,6 +115,7 @@ class Stack:
             otel_endpoint=self.otel_endpoint,
             sampling_rate=None if self.trace_sampling is None else f"{self.trace_sampling:g}",
             topic_wire=self.topics.wire,
+            inbound_retry=self.inbound_retry,
         )
         resources, config = render(self.profile, app_id, self.run_dir / "dapr" / app_id, overrides)
         return Sidecar(

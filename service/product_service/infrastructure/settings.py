@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Larger messages and API requests are refused (TOO_LARGE) before parsing",
     )
+    dead_letter_patience_seconds: float = Field(
+        600,
+        ge=0,
+        le=3600,
+        description="How long a dead letter waits for the database to be recorded (it is lost "
+        "from the records, not from the topic, if the database stays down longer)",
+    )
     bulk_subscribe: bool = Field(
         True, description="Payments arrive in bulk deliveries, one transaction per delivery"
     )

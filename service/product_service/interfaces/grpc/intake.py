@@ -28,6 +28,12 @@ class Intake:
                 self._in_flight -= admitted
                 self._changed.notify_all()
 
+    @property
+    def is_open(self) -> bool:
+        """False once shutdown began: work that waits should give up and answer RETRY."""
+        with self._changed:
+            return self._open
+
     def close_and_drain(self, timeout: float) -> bool:
         with self._changed:
             self._open = False

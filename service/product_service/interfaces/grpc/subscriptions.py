@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import TypeVar
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 EXPECTED_FAILURES = (DomainError, TransientError, StoreRejected)
 
 Command = TypeVar("Command", DeductInventory, RevertInventory)
+Answer = TypeVar("Answer")
 
 
 class TopicHandlers:
@@ -61,6 +63,7 @@ class TopicHandlers:
         self._dead_letters = dead_letters
         self._reader = DeadLetterReader(settings)
         self._max_bytes = settings.max_message_bytes
+        self._patience = settings.dead_letter_patience_seconds
         self._intake = intake
 
     def on_payment_succeeded(self, event: v1.Event) -> TopicEventResponse:
@@ -127,7 +130,7 @@ class TopicHandlers:
         )
         with work.about_order(seen.order_id) if seen.order_id else nullcontext():
             try:
-                letter, new = self._dead_letters.record(seen)
+                letter, new = self._patiently(lambda: self._dead_letters.record(seen))
             except Exception as exc:  # not recorded: the message stays with the broker
                 log.warning(
                     "%s message %s: RETRY: not recorded: %s", seen.topic, seen.event_id, exc
@@ -171,6 +174,21 @@ class TopicHandlers:
             lambda: RETRY,  # shutting down: the message stays with the broker
             lambda answer, seconds: _count(topic, [answer], seconds),
         )
+
+    def _patiently(self, record: Callable[[], Answer]) -> Answer:
+        """`record()`, retried while the database is unreachable, for up to
+        PRODUCT_DEAD_LETTER_PATIENCE_SECONDS or until shutdown begins. The sidecar's own
+        retries of a dead-letter delivery end after minutes, and with them the delivery."""
+        deadline, delay = time.monotonic() + self._patience, 0.5
+        while True:
+            try:
+                return record()
+            except TransientError as exc:
+                if time.monotonic() + delay > deadline or not self._intake.is_open:
+                    raise
+                log.warning("dead letter not recorded yet, retrying in %.1fs: %s", delay, exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     def _deduct_delivery(self, delivery: BulkDelivery) -> list[TopicEventResponse]:
         """Bad messages are dropped alone; the others are decided together."""
