@@ -9,6 +9,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from product_service.infrastructure.db.retention_store import RETAINED
 from product_service.infrastructure.settings import Settings
 from product_service.interfaces.cli import EXIT_BAD_SETTINGS, main
 
@@ -116,3 +117,14 @@ def test_the_default_redelivery_horizon_covers_the_shipped_retry_policy(path: Pa
     policy = yaml.safe_load(path.read_text())["spec"]["policies"]["retries"]["inbound"]
 
     assert worst_case_redelivery(policy) < Settings().redelivery_horizon / 2
+
+
+def test_every_retained_table_names_a_duration_setting_and_the_ledger_none() -> None:
+    fields = Settings.model_fields
+    assert all(fields[entry.setting].annotation is timedelta for entry in RETAINED)
+    assert {entry.name for entry in RETAINED} == {"outbox", "inbox", "dead_letters"}
+    dead_letters = next(entry for entry in RETAINED if entry.name == "dead_letters")
+    assert (dead_letters.timestamp.name, dead_letters.setting) == (
+        "first_seen_at",
+        "dead_letter_retention",
+    )
