@@ -119,6 +119,13 @@ def test_the_default_redelivery_horizon_covers_the_shipped_retry_policy(path: Pa
     assert worst_case_redelivery(policy) < Settings().redelivery_horizon / 2
 
 
+def test_a_guessable_http_token_is_refused() -> None:
+    with pytest.raises(ValidationError, match="http_token"):
+        Settings(http_token="letmein")  # type: ignore[arg-type]
+    assert Settings(http_token="x" * 32).http_token is not None
+    assert Settings().http_token is None
+
+
 def test_every_retained_table_names_a_duration_setting_and_the_ledger_none() -> None:
     fields = Settings.model_fields
     assert all(fields[entry.setting].annotation is timedelta for entry in RETAINED)

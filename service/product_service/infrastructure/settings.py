@@ -18,6 +18,7 @@ CONTRACT_TOPICS = Topics()
 
 SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql")
 DEFAULT_DATABASE_URL = "sqlite:///.local/product-service.db"
+MIN_TOKEN_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -76,6 +77,11 @@ class Settings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535, description="healthz, readyz, operator views")
+    http_token: SecretStr | None = Field(
+        None,
+        description="Bearer token of the HTTP operator views and actions; unset: read-only "
+        "views on a loopback listener only (interfaces/operator_access.py)",
+    )
     dapr_call_timeout_seconds: float = Field(
         10.0, gt=0, le=120, description="Deadline of each sidecar call; above its publish retries"
     )
@@ -139,6 +145,16 @@ class Settings(BaseSettings):
         if not parsed.database:
             raise ValueError(f"the URL names no database; {expected}")
         return url
+
+    @field_validator("http_token")
+    @classmethod
+    def _guessable_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value().strip()) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"shorter than {MIN_TOKEN_LENGTH} characters: use a random token "
+                "(e.g. `openssl rand -hex 32`), or leave the variable unset"
+            )
+        return token
 
     @model_validator(mode="after")
     def _inbox_outlives_redeliveries(self) -> Settings:
