@@ -101,9 +101,12 @@ class Monitor:
     """Background sampling: RSS of the app and its daprd every 0.5 s, the app's GET /outbox
     every 1 s (each in its own thread, so a slow app does not slow the sampling or the load)."""
 
-    def __init__(self, processes: Processes, http_port: int) -> None:
+    def __init__(
+        self, processes: Processes, http_port: int, headers: dict[str, str] | None = None
+    ) -> None:
         self.processes = processes
         self.url = f"http://{HOST}:{http_port}/outbox"
+        self.headers = headers or {}  # the operator token: /outbox is an operator view
         self.rss: list[tuple[float, int | None, int | None]] = []
         self.outbox: list[tuple[float, int | None, float | None]] = []
         self._stop = threading.Event()
@@ -122,7 +125,7 @@ class Monitor:
     def _poll_outbox(self) -> None:
         import httpx
 
-        with httpx.Client(timeout=5) as client:
+        with httpx.Client(timeout=5, headers=self.headers) as client:
             while not self._stop.wait(1.0):
                 backlog: int | None = None
                 age: float | None = None

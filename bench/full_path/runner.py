@@ -93,7 +93,9 @@ class Bench:
         if missing:
             say(f"WARNING: no pid found for {missing}; their CPU is not measured")
         assert self.product.http_port is not None
-        self.monitor = Monitor(self.processes, self.product.http_port)
+        self.monitor = Monitor(
+            self.processes, self.product.http_port, self.product.operator_headers()
+        )
         self.up_at = time.monotonic()
 
     def find_processes(self) -> Processes:

@@ -2,7 +2,7 @@
 
 `build_runtime` wires everything from settings; tests and benchmarks pass the adapters they
 replace (`Adapters`). Nothing is changed after it returns. Interfaces take what they need from
-the `Runtime`: the CLI its inventory, `serve` also the relay, sweeper and sidecar.
+the `Runtime`: the CLI its inventory, `serve` also the relay, sweeper, retention and sidecar.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ from product_service.infrastructure.dapr.sidecar import Sidecar
 from product_service.infrastructure.db.dead_letter_store import SqlDeadLetterStore
 from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
+from product_service.infrastructure.db.retention_store import RETAINED, SqlRetentionStore
 from product_service.infrastructure.db.unit_of_work import uow_factory as sql_uow_factory
 from product_service.infrastructure.outbox_codec import EventSerializer
 from product_service.infrastructure.relay import OutboxRelay, Publisher
+from product_service.infrastructure.retention import Policy, RetentionJob
 from product_service.infrastructure.settings import Settings
 from product_service.infrastructure.sweeper import OutboxSweeper
 from product_service.infrastructure.telemetry import configure_tracing
@@ -46,6 +48,7 @@ class Adapters:
     clock: Clock | None = None
     lock: DistributedLock | None = None  # per-order lock
     lease: DistributedLock | None = None  # the sweeper's lease
+    retention_lease: DistributedLock | None = None  # the retention job's lease
     publisher: Publisher | None = None
     dead_letter_store: DeadLetterStore | None = None
 
@@ -54,11 +57,12 @@ class Adapters:
 class Locks:
     order: DistributedLock
     sweeper_lease: DistributedLock
+    retention_lease: DistributedLock
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """The whole service: use cases, outbox relay and sweeper, sidecar; workers not started."""
+    """The whole service: use cases, relay, sweeper, retention, sidecar; workers not started."""
 
     settings: Settings
     inventory: InventoryService
@@ -67,15 +71,18 @@ class Runtime:
     outbox: SqlOutboxStore
     relay: OutboxRelay
     sweeper: OutboxSweeper
+    retention: RetentionJob
     sidecar: Sidecar
     tracing: TracerProvider | None = None
 
     def start_workers(self) -> None:
         self.relay.start()
         self.sweeper.start()
+        self.retention.start()
 
     def close(self) -> None:
         """Stops the workers (if started) and lets go of the sidecar and the database."""
+        self.retention.stop()
         self.sweeper.stop()
         self.relay.stop()
         self.sidecar.close()
@@ -111,8 +118,18 @@ def build_runtime(settings: Settings, adapters: Adapters | None = None) -> Runti
     )
     dead_letters = DeadLetters(given.dead_letter_store or SqlDeadLetterStore(engine), clock)
     sweeper = _sweeper(settings, outbox, publisher, locks.sweeper_lease, relay, clock)
+    retention = _retention(settings, engine, locks.retention_lease, clock)
     return Runtime(
-        settings, inventory, dead_letters, engine, outbox, relay, sweeper, sidecar, tracing
+        settings,
+        inventory,
+        dead_letters,
+        engine,
+        outbox,
+        relay,
+        sweeper,
+        retention,
+        sidecar,
+        tracing,
     )
 
 
@@ -128,6 +145,7 @@ def _locks(settings: Settings, sidecar: Sidecar, given: Adapters) -> Locks:
     return Locks(
         given.lock or dapr_lock(wait_seconds=settings.lock_wait_seconds),
         given.lease or dapr_lock(kind="sweeper_lease"),
+        given.retention_lease or dapr_lock(kind="retention_lease"),
     )
 
 
@@ -162,4 +180,19 @@ def _sweeper(
         interval_seconds=settings.sweep_interval_seconds,
         min_age_seconds=settings.sweep_min_age_seconds,
         batch_size=settings.relay_batch_size,
+    )
+
+
+def _retention(
+    settings: Settings, engine: Engine, lease: DistributedLock, clock: Clock
+) -> RetentionJob:
+    return RetentionJob(
+        SqlRetentionStore(engine),
+        lease,
+        clock,
+        [Policy(retained, getattr(settings, retained.setting)) for retained in RETAINED],
+        interval_seconds=settings.retention_interval.total_seconds(),
+        batch_size=settings.retention_batch_size,
+        # The lease cannot be renewed: a pass ends well before it expires.
+        budget_seconds=settings.lock_expiry_seconds / 2,
     )

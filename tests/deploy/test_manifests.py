@@ -126,7 +126,7 @@ def test_the_container_is_probed_on_http_and_locked_down(rendered: dict[str, lis
     docs = rendered["kubernetes"]
     pod = one(docs, "Deployment")["spec"]["template"]["spec"]
     [container] = pod["containers"]
-    env = {e["name"]: e["value"] for e in container.get("env", [])}
+    env = {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
     settings = one(docs, "ConfigMap")["data"]
     assert {**settings, **env}["PRODUCT_HTTP_HOST"] == "0.0.0.0"
     port = next(p for p in container["ports"] if p["name"] == "http")
@@ -141,6 +141,18 @@ def test_the_container_is_probed_on_http_and_locked_down(rendered: dict[str, lis
     secret_refs = [s["secretRef"]["name"] for s in container["envFrom"] if "secretRef" in s]
     assert secret_refs == ["product-service-db"]
     assert container["args"] == ["serve"]
+
+
+def test_the_operator_views_token_comes_from_a_secret(rendered: dict[str, list[Doc]]) -> None:
+    docs = rendered["kubernetes"]
+    [container] = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    [token] = [e for e in container["env"] if e["name"] == "PRODUCT_HTTP_TOKEN"]
+    assert token["valueFrom"]["secretKeyRef"] == {
+        "name": "product-service-http",
+        "key": "PRODUCT_HTTP_TOKEN",
+    }
+    assert "PRODUCT_HTTP_TOKEN" not in one(docs, "ConfigMap")["data"]
+    assert one(docs, "ConfigMap")["data"]["PRODUCT_HTTP_HOST"] == "0.0.0.0"  # not loopback
 
 
 def test_the_migration_job_upgrades_the_schema_without_a_sidecar(

@@ -73,7 +73,11 @@ class Observer:
 def outbox_backlog(product: Any) -> int | None:
     """GET /outbox of the product service; None while it does not answer."""
     try:
-        response = httpx.get(f"http://127.0.0.1:{product.http_port}/outbox", timeout=5)
+        response = httpx.get(
+            f"http://127.0.0.1:{product.http_port}/outbox",
+            headers=product.operator_headers(),
+            timeout=5,
+        )
         return int(response.json()["backlog"]) if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError, KeyError):
         return None

@@ -1,4 +1,5 @@
-"""Who may do what, enforced by real sidecars: topic scopes, component scopes, API tokens."""
+"""Who may do what, enforced by real sidecars: topic scopes, component scopes, API tokens; and
+by the service itself: the HTTP operator token."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import httpx
 import pytest
 from dapr.proto.runtime.v1 import dapr_pb2_grpc as dapr_grpc
 from dapr.proto.runtime.v1 import pubsub_pb2 as dapr
@@ -110,3 +112,18 @@ def test_another_app_id_gets_no_pubsub_and_no_lock_store(stack: Stack, tmp_path:
     assert "pubsub" not in components and "lockstore" not in components
     assert refused is not None
     assert product.app_id == PRODUCT_APP_ID
+
+
+def test_the_operator_views_ask_for_the_http_token_and_the_probes_do_not(stack: Stack) -> None:
+    assert stack.product is not None
+    product = stack.product
+    base = f"http://127.0.0.1:{product.http_port}"
+    guess = {"Authorization": "Bearer guess-guess-guess-guess"}
+
+    for headers in ({}, guess):
+        refused = httpx.get(f"{base}/outbox", headers=headers, timeout=10)
+        assert refused.status_code == 401, headers
+    answered = httpx.get(f"{base}/outbox", headers=product.operator_headers(), timeout=10)
+    assert answered.status_code == 200 and "backlog" in answered.json()
+    for probe in ("/healthz", "/readyz", "/metrics"):
+        assert httpx.get(base + probe, timeout=10).status_code == 200, probe

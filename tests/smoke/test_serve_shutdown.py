@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from devstack import Stack
+from devstack.process import App
 from product_service.contract.product.v1 import events_pb2 as events
 from product_service.contract.product.v1 import product_service_pb2 as pb
 from product_service.infrastructure.db.tables import outbox
@@ -19,8 +20,11 @@ from tests.smoke.test_components_and_devstack import create_sku
 pytestmark = pytest.mark.infra
 
 
-def outbox_backlog(http_port: int) -> int:
-    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/outbox", timeout=5) as response:
+def outbox_backlog(product: App) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{product.http_port}/outbox", headers=product.operator_headers()
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
         return int(json.load(response)["backlog"])
 
 
@@ -37,7 +41,7 @@ def test_sigterm_publishes_the_held_back_outbox_and_exits_zero(tmp_path: Path) -
                 pb.DeductInventoryRequest(order_id=int(time.time()), lines=[line]), timeout=10
             )
         assert reply.outcome == pb.SUCCEEDED
-        assert outbox_backlog(product.http_port) == 1
+        assert outbox_backlog(product) == 1
 
         assert product.stop() == 0
 

@@ -41,6 +41,8 @@ def run_foreground(profile: str, run_dir: str) -> int:
         masked = make_url(stack.database_url).render_as_string(hide_password=True)
         print(f"  database      {masked}")
         print(f"  HTTP          http://127.0.0.1:{product.http_port}  (/readyz, /docs, /outbox)")
+        print(f"  HTTP token    PRODUCT_HTTP_TOKEN={product.http_token}  (this run only; the")
+        print("                views ask for it: Authorization: Bearer <token>)")
         print(f"  app channel   127.0.0.1:{product.app_port} (gRPC)")
         print(f"  sidecar       gRPC 127.0.0.1:{side.grpc_port}  HTTP 127.0.0.1:{side.http_port}")
         print(f"  sidecar token DAPR_API_TOKEN={side.api_token}  (this run only; send it as")

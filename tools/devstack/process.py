@@ -104,6 +104,7 @@ class App(Process):
         self.sidecar = sidecar
         self.app_port = sidecar.app_port
         self.http_port = http_port
+        self.http_token: str | None = None  # the product service's PRODUCT_HTTP_TOKEN
         self._ready = ready
 
     def start(self, env: Mapping[str, str] | None = None, timeout: float = START_TIMEOUT) -> None:
@@ -123,6 +124,10 @@ class App(Process):
                 self.log_path,
                 self.sidecar.log_path,
             )
+
+    def operator_headers(self) -> dict[str, str]:
+        """What a caller of the app's HTTP operator views sends (none for the probes)."""
+        return {"Authorization": f"Bearer {self.http_token}"} if self.http_token else {}
 
     def _alive(self) -> str | None:
         return self.exit_reason() or self.sidecar.exit_reason()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -133,6 +134,8 @@ class Stack:
             "PRODUCT_GRPC_PORT": str(sidecar.app_port),
             "PRODUCT_HTTP_HOST": HOST,
             "PRODUCT_HTTP_PORT": str(http_port),
+            # The operator views ask for it, as in a deployment (App.operator_headers).
+            "PRODUCT_HTTP_TOKEN": secrets.token_urlsafe(24),
             "PRODUCT_DATABASE_URL": self.database_url,
             "PRODUCT_PUBSUB_NAME": PUBSUB,
             "PRODUCT_LOCK_STORE_NAME": LOCK_STORE if self.profile == "full" else "",
@@ -164,6 +167,7 @@ class Stack:
 
         app = App(PRODUCT_APP_ID, [cli, "serve"], app_env, sidecar, log_path, self.run_dir, ready)
         app.http_port = http_port
+        app.http_token = app_env["PRODUCT_HTTP_TOKEN"]
         self._apps.append(app)
         app.start(timeout=timeout)
         self.product = app

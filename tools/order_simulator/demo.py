@@ -43,7 +43,11 @@ def run_demo(run_dir: str, orders: int) -> int:
                 skus = seed(client)
                 failed = push_orders(client, skus, ORDERS[:orders])
                 print_stock(client, skus)
-            backlog = httpx.get(f"http://127.0.0.1:{product.http_port}/outbox", timeout=5).json()
+            backlog = httpx.get(
+                f"http://127.0.0.1:{product.http_port}/outbox",
+                headers=product.operator_headers(),
+                timeout=5,
+            ).json()
             published = "every outcome event published" if backlog["backlog"] == 0 else "publishing"
             print(f"\noutbox backlog: {backlog['backlog']} ({published})")
             codes = stack.close()

@@ -1,12 +1,13 @@
 """Prometheus metrics, exposed on the HTTP listener's /metrics.
 
 Names start with `product_`. Counters only go up. The outbox backlog gauges are read from the
-database at scrape time (`outbox_gauges.py`), so they are right even after a restart.
+database at scrape time (`outbox_gauges.py`), so they are right even after a restart. The
+retention gauges are set by the replica holding the retention lease, after each pass.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -64,12 +65,25 @@ SWEEPER_REPUBLISHED = Counter(
 )
 LOCKS = Counter(
     "product_lock_acquisitions_total",
-    "Dapr lock attempts by kind (order, sweeper_lease) and result (acquired, refused,"
-    " store_unavailable)",
+    "Dapr lock attempts by kind (order, sweeper_lease, retention_lease) and result (acquired,"
+    " refused, store_unavailable)",
     ["kind", "result"],
 )
 DATABASE_ERRORS = Counter(
     "product_database_errors_total",
     "Database errors by kind (transient: retried later; rejected: not retried)",
     ["kind"],
+)
+RETENTION_DELETED = Counter(
+    "product_retention_deleted_total", "Rows retention deleted, by table", ["table"]
+)
+RETENTION_LAST_RUN = Gauge(
+    "product_retention_last_run_timestamp_seconds",
+    "Unix time of this replica's last retention pass that left nothing due (0: none yet)",
+)
+RETENTION_OLDEST_KEPT = Gauge(
+    "product_retention_oldest_kept_seconds",
+    "Age of the oldest row left by the last retention pass, by table (outbox: published rows"
+    " only; 0: none)",
+    ["table"],
 )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -12,11 +13,13 @@ from sqlalchemy.exc import ArgumentError
 from product_service.contract.topics import Topics
 from product_service.domain.commands import OrderLimits
 from product_service.domain.limits import MAX_UNITS
+from product_service.infrastructure.durations import Duration, format_duration
 
 CONTRACT_TOPICS = Topics()
 
 SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql")
 DEFAULT_DATABASE_URL = "sqlite:///.local/product-service.db"
+MIN_TOKEN_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -75,6 +78,11 @@ class Settings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535, description="healthz, readyz, operator views")
+    http_token: SecretStr | None = Field(
+        None,
+        description="Bearer token of the HTTP operator views and actions; unset: read-only "
+        "views on a loopback listener only (interfaces/operator_access.py)",
+    )
     dapr_call_timeout_seconds: float = Field(
         10.0, gt=0, le=120, description="Deadline of each sidecar call; above its publish retries"
     )
@@ -117,6 +125,26 @@ class Settings(BaseSettings):
     )
     shutdown_grace_seconds: float = Field(20.0, gt=0, le=600)
 
+    # Retention (infrastructure/retention.py). Durations: 7d, 12h, 1d12h, 90m, seconds, P7D.
+    outbox_retention: Duration = Field(timedelta(days=7), description="Published outbox rows")
+    inbox_retention: Duration = Field(
+        timedelta(days=30), description="Inbox rows: the record that makes a redelivery a no-op"
+    )
+    dead_letter_retention: Duration = Field(timedelta(days=14), description="Dead-letter records")
+    broker_retention: Duration = Field(
+        timedelta(days=7),
+        description="How long the broker keeps messages (Kafka's log.retention.hours=168)",
+    )
+    redelivery_horizon: Duration = Field(
+        timedelta(minutes=15),
+        description="Longest the sidecar keeps redelivering one message (the resiliency "
+        "policy's inbound retries: about 3.4 minutes, 5 at most with jitter)",
+    )
+    retention_interval: Duration = Field(timedelta(minutes=10), description="Between passes")
+    retention_batch_size: int = Field(
+        500, ge=1, le=10_000, description="Rows per DELETE, one transaction each"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, url: str) -> str:
@@ -131,6 +159,37 @@ class Settings(BaseSettings):
         if not parsed.database:
             raise ValueError(f"the URL names no database; {expected}")
         return url
+
+    @field_validator("http_token")
+    @classmethod
+    def _guessable_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value().strip()) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"shorter than {MIN_TOKEN_LENGTH} characters: use a random token "
+                "(e.g. `openssl rand -hex 32`), or leave the variable unset"
+            )
+        return token
+
+    @model_validator(mode="after")
+    def _inbox_outlives_redeliveries(self) -> Settings:
+        """The inbox is the idempotency record: while a copy of a message can still arrive
+        (the broker keeps it, or a dead letter of it can be replayed, then the sidecar retries
+        it), the order's inbox row must still be there, or the copy would deduct again."""
+        replayable = max(self.broker_retention, self.dead_letter_retention)
+        needed = replayable + self.redelivery_horizon
+        if self.inbox_retention <= needed:
+            raise ValueError(
+                f"PRODUCT_INBOX_RETENTION ({format_duration(self.inbox_retention)}) must exceed "
+                f"max(PRODUCT_BROKER_RETENTION {format_duration(self.broker_retention)}, "
+                f"PRODUCT_DEAD_LETTER_RETENTION {format_duration(self.dead_letter_retention)}) "
+                f"+ PRODUCT_REDELIVERY_HORIZON {format_duration(self.redelivery_horizon)} "
+                f"= {format_duration(needed)}: the inbox is what makes a redelivered or "
+                "replayed message change nothing, and a copy arriving after its order's inbox "
+                f"row was deleted would deduct a second time. Set PRODUCT_INBOX_RETENTION above "
+                f"{format_duration(needed)}, or lower PRODUCT_DEAD_LETTER_RETENTION (or "
+                "PRODUCT_BROKER_RETENTION, if the broker really keeps messages for less)"
+            )
+        return self
 
     @property
     def order_limits(self) -> OrderLimits:

@@ -1,4 +1,7 @@
-"""The HTTP listener: health and readiness probes, read-only operator views, OpenAPI docs."""
+"""The HTTP listener: health and readiness probes, read-only operator views, OpenAPI docs.
+
+Every route but the probes is an operator route and needs the token (operator_access.py).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, TypeVar
 
-from fastapi import FastAPI, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from pydantic import BaseModel
@@ -26,6 +29,7 @@ from product_service.domain.errors import (
 from product_service.domain.limits import MAX_ID
 from product_service.domain.model import InboxRecord, Sku
 from product_service.infrastructure.db.outbox_store import Backlog
+from product_service.interfaces.operator_access import OperatorAccess
 
 T = TypeVar("T")
 EntityId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -138,6 +142,7 @@ def create_http_app(
     inventory: InventoryService,
     dead_letters: DeadLetters,
     probes: Probes,
+    access: OperatorAccess,
     registry: CollectorRegistry = REGISTRY,
 ) -> FastAPI:
     app = FastAPI(
@@ -145,8 +150,10 @@ def create_http_app(
         summary="Stock deduction for paid orders, beside a Dapr sidecar. Read-only views.",
     )
     _add_probes(app, probes, registry)
-    _add_operator_views(app, inventory, probes)
-    _add_dead_letter_views(app, dead_letters)
+    operator = APIRouter(dependencies=[Depends(access.check)])  # a new route gets it too
+    _add_operator_views(operator, inventory, probes)
+    _add_dead_letter_views(operator, dead_letters)
+    app.include_router(operator)
     return app
 
 
@@ -165,7 +172,7 @@ def _add_probes(app: FastAPI, probes: Probes, registry: CollectorRegistry) -> No
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _add_operator_views(app: FastAPI, inventory: InventoryService, probes: Probes) -> None:
+def _add_operator_views(app: APIRouter, inventory: InventoryService, probes: Probes) -> None:
     @app.get("/skus/{sku_id}", tags=["operator"])
     def sku(sku_id: EntityId) -> SkuView:
         return SkuView.of(_answer(lambda: inventory.sku(sku_id)))
@@ -183,7 +190,7 @@ def _add_operator_views(app: FastAPI, inventory: InventoryService, probes: Probe
         return OutboxView(backlog=backlog.unpublished, oldest_age_seconds=age)
 
 
-def _add_dead_letter_views(app: FastAPI, dead_letters: DeadLetters) -> None:
+def _add_dead_letter_views(app: APIRouter, dead_letters: DeadLetters) -> None:
     @app.get("/dead-letters", tags=["operator"])
     def list_dead_letters(
         topic: str | None = None,

@@ -25,6 +25,7 @@ from product_service.infrastructure.settings import Settings
 from product_service.interfaces.grpc.channel import app_channel
 from product_service.interfaces.grpc.intake import Intake
 from product_service.interfaces.http import Probes, create_http_app
+from product_service.interfaces.operator_access import OperatorAccess
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,12 @@ class Server:
         self._intake = Intake()
         self._executor = ThreadPoolExecutor(settings.grpc_workers, thread_name_prefix="app-channel")
         self._app = app_channel(runtime, self._intake, self._executor, self._health_check)
+        self._access = OperatorAccess.for_listener(settings.http_token, settings.http_host)
         self._http = uvicorn.Server(
             uvicorn.Config(
-                create_http_app(runtime.inventory, runtime.dead_letters, self._probes()),
+                create_http_app(
+                    runtime.inventory, runtime.dead_letters, self._probes(), self._access
+                ),
                 host=settings.http_host,
                 port=settings.http_port,
                 log_config=None,
@@ -63,6 +67,12 @@ class Server:
             self._settings.http_host,
             self._settings.http_port,
         )
+        if self._access.closed:
+            log.warning(
+                "HTTP operator views answer 403: PRODUCT_HTTP_TOKEN is not set and HTTP "
+                "listens on %s, not on loopback",
+                self._settings.http_host,
+            )
         self._app.run(self._settings.grpc_port, listen_address="127.0.0.1")
         # The app channel stops only once the shutdown thread has drained it; that thread
         # still flushes the outbox, so wait for it before closing what it uses.

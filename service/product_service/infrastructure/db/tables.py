@@ -86,6 +86,7 @@ inbox = Table(
     Column("reason", String(32), nullable=False, server_default="NONE"),
     Column("created_at", UtcTime, nullable=False),
     UniqueConstraint("order_id", "operation"),
+    Index(None, "created_at"),  # retention finds expired rows by it
 )
 
 outbox = Table(

@@ -1,4 +1,5 @@
-"""Dead letters and their replays; outbox rows may publish under another CloudEvent id.
+"""Dead letters and their replays; outbox rows may publish under another CloudEvent id; the
+inbox is indexed by time for retention.
 
 Revision ID: 0003
 Revises: 0002
@@ -62,9 +63,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("request_id", "dead_letter_id"),
     )
     op.create_index(None, "dead_letter_replays", ["dead_letter_id"])
+    op.create_index(None, "inbox", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_inbox_created_at", "inbox")
     op.drop_table("dead_letter_replays")
     op.drop_table("dead_letters")
     with op.batch_alter_table("outbox") as table:
