@@ -320,6 +320,13 @@ class MemoryDeadLetterStore(DeadLetterStore):
             self.outbox.append((letter.original_topic, letter.event_id, letter.payload))
         return [letter.id for letter in fresh]
 
+    def replays_by_topic(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _request, letter_id in self.replays:
+            topic = self.letters[letter_id].original_topic
+            counts[topic] = counts.get(topic, 0) + 1
+        return counts
+
     def discard(self, ids: Sequence[int], at: datetime) -> list[int]:
         found = [
             i for i in dict.fromkeys(ids) if i in self.letters and not self.letters[i].discarded_at

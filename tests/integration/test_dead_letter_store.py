@@ -93,4 +93,4 @@ def test_a_replay_writes_each_letter_to_the_outbox_once_per_request(engine: Engi
         ("OnPaymentSuccess", "41", '{"OrderId": "41"}', "ce-7"),
     ]
     assert rows[0].event_id != rows[1].event_id  # an outbox row of its own per request
-    assert store.replays() == 2
+    assert store.replays_by_topic() == {"OnPaymentSuccess": 2}

@@ -7,10 +7,12 @@ import threading
 
 import grpc
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from product_service.application.dead_letters import DeadLetters
 from product_service.contract.product.v1 import product_service_pb2 as pb
 from product_service.domain.dead_letters import RETRIES_EXHAUSTED, DeadLetterSeen
+from product_service.infrastructure.outbox_gauges import register_replays
 from product_service.infrastructure.settings import Settings
 from tests.app_channel import Channel, Status, deliver, payment, running_channel
 from tests.factories import product_with
@@ -129,3 +131,12 @@ def test_truncated_discarded_and_binary_letters_are_not_replayed() -> None:
     assert report.refused[discarded.id] == "discarded"
     assert "bytes were kept" in report.refused[truncated.id]
     assert "not text" in report.refused[binary.id]
+
+
+def test_replays_are_counted_from_the_database_when_scraped() -> None:
+    registry = CollectorRegistry()
+    register_replays(registry, lambda: {"OnPaymentSuccess": 3})
+
+    scraped = generate_latest(registry).decode()
+
+    assert 'product_dead_letter_replays_total{topic="OnPaymentSuccess"} 3.0' in scraped

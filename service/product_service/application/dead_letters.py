@@ -41,6 +41,10 @@ class DeadLetterStore(abc.ABC):
     def discard(self, ids: Sequence[int], at: datetime) -> list[int]:
         """Marks the letters discarded (kept, no longer listed or replayed); returns them."""
 
+    @abc.abstractmethod
+    def replays_by_topic(self) -> dict[str, int]:
+        """Replays recorded so far (every request counted), by original topic."""
+
 
 @dataclass(frozen=True)
 class ReplayReport:

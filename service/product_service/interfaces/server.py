@@ -20,7 +20,7 @@ from sqlalchemy import text
 from product_service.application.ports import SystemClock
 from product_service.bootstrap import Runtime, build_runtime
 from product_service.infrastructure.dapr.sdk_gaps import check_sdk
-from product_service.infrastructure.outbox_gauges import register_outbox
+from product_service.infrastructure.outbox_gauges import register_outbox, register_replays
 from product_service.infrastructure.settings import Settings
 from product_service.interfaces.grpc.channel import app_channel
 from product_service.interfaces.grpc.intake import Intake
@@ -127,6 +127,7 @@ class Server:
             now=SystemClock().now,
         )
         register_outbox(REGISTRY, probes.backlog, probes.now)
+        register_replays(REGISTRY, runtime.dead_letters.store.replays_by_topic)
         return probes
 
 

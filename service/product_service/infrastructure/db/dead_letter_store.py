@@ -96,12 +96,14 @@ class SqlDeadLetterStore(DeadLetterStore):
             connection.execute(update(dead_letters).where(which).values(discarded_at=naive_utc(at)))
         return found
 
-    def replays(self) -> int:
-        """Dead letters replayed so far, every request counted (the replay metric)."""
+    def replays_by_topic(self) -> dict[str, int]:
+        statement = (
+            select(dead_letters.c.original_topic, func.count(dead_letter_replays.c.id))
+            .join(dead_letters, dead_letters.c.id == dead_letter_replays.c.dead_letter_id)
+            .group_by(dead_letters.c.original_topic)
+        )
         with translate_errors(), self._engine.connect() as connection:
-            return int(
-                connection.execute(select(func.count(dead_letter_replays.c.id))).scalar_one()
-            )
+            return {topic: int(count) for topic, count in connection.execute(statement)}
 
 
 def _replayed_by(connection: Connection, request_id: str, ids: list[int]) -> set[int]:
