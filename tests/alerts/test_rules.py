@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tests.monitoring import (
+    DASHBOARD,
     OPERATIONS,
     REPO_ROOT,
     RULE_TESTS,
@@ -116,6 +117,13 @@ def test_the_rules_and_the_dashboard_query_only_metrics_the_service_declares() -
     in_dashboard = {name for query in dashboard_queries() for name in queried_metrics(query.expr)}
     assert in_rules - known == set()
     assert in_dashboard - known == set()
+
+
+def test_every_dashboard_query_has_its_variables_filled_in_for_the_end_to_end_test() -> None:
+    queries = dashboard_queries()
+    assert len(queries) >= 20
+    assert [q.name for q in queries if "$" in q.expr or "[[" in q.expr] == []
+    assert "$__rate_interval" in DASHBOARD.read_text()  # so the filling-in is exercised
 
 
 def test_the_prometheusrule_in_k8s_is_generated_from_the_rules_file() -> None:
