@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 UV     := PYTHON=$(PYTHON) scripts/uv
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: install lock demo run soak test test-unit test-integration test-smoke test-e2e test-faults test-deploy lint infra-up infra-down infra-status bench clean
+.PHONY: install lock demo run soak test test-unit test-integration test-smoke test-e2e test-faults test-deploy test-alerts prometheusrule lint infra-up infra-down infra-status bench clean
 
 install: $(STAMP)
 
@@ -33,7 +33,7 @@ run: install
 	scripts/run $(PROFILE)
 
 ## Everything: unit (with the benchmark's pure parts, bench/tests), integration (SQLite and
-## MariaDB) and infrastructure smoke tests.
+## MariaDB), infrastructure smoke tests, alert rules, end-to-end, faults and deployment.
 test: install
 	scripts/infra up
 	$(PY) -m pytest tests bench/tests
@@ -73,6 +73,16 @@ soak: install
 test-deploy: install
 	scripts/infra up
 	$(PY) -m pytest tests/deploy
+
+## The alert rules of issue 17 (docs/operations.md): promtool check and unit tests
+## (docs/prometheus/tests/), a runbook section per alert, the PrometheusRule current.
+test-alerts: install
+	scripts/infra up prometheus
+	$(PY) -m pytest tests/alerts
+
+## Regenerate k8s/components/monitoring/prometheusrule.yaml from docs/prometheus/product-service-rules.yaml.
+prometheusrule:
+	scripts/prometheusrule
 
 ## Issue 7: the full-path throughput benchmark (bench/full_path/) on the full local stack:
 ## the product service beside its daprd on Kafka, Redis and MariaDB (database product_bench).

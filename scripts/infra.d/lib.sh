@@ -155,10 +155,11 @@ go_mod_hash() {
 
 # go_build_cached NAME MODDIR OUT PKG [go build args...]
 # Builds PKG inside module MODDIR into OUT unless OUT exists and was built from
-# the same go.mod/go.sum/*.go (stamp OUT.stamp). Prints progress while building.
+# the same go.mod/go.sum/*.go (stamp OUT.stamp; GO_BUILD_STAMP, when set, is the
+# stamp instead, for builds whose flags are inputs too). Prints progress while building.
 go_build_cached() {
     local name=$1 moddir=$2 out=$3 pkg=$4; shift 4
-    local stamp="$out.stamp" want; want=$(go_mod_hash "$moddir")
+    local stamp="$out.stamp" want; want=${GO_BUILD_STAMP:-$(go_mod_hash "$moddir")}
     if [[ -x $out && -f $stamp && "$(<"$stamp")" == "$want" ]]; then
         return 0
     fi

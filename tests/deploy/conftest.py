@@ -1,8 +1,10 @@
-"""Fixtures for the deployment tests: k8s/ rendered by kustomize, Dapr's CRDs, daprd.
+"""Fixtures for the deployment tests: k8s/ rendered by kustomize, Dapr's and the Prometheus
+Operator's CRDs, daprd.
 
 kustomize comes from `scripts/infra up kustomize` (built with Go into the project cache); the
-Dapr CRDs are read from the Dapr Go module that tools/daprd pins, in Go's module cache, at test
-time. Missing pieces skip locally and fail under CI=true (tests/ci.py).
+Dapr CRDs are read from the Dapr Go module that tools/daprd pins, the Prometheus Operator's from
+its Go module (PROMETHEUS_OPERATOR), both in Go's module cache, at test time. Missing pieces skip
+locally and fail under CI=true (tests/ci.py).
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ from tests.ci import unavailable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA = REPO_ROOT / "scripts" / "infra"
-OVERLAYS = ("kubernetes", "consul")
+OVERLAYS = ("kubernetes", "consul", "monitoring")
 DAPR_GROUP = "dapr.io"
+MONITORING_GROUP = "monitoring.coreos.com"
+# The CRDs of k8s/components/monitoring's kinds (PrometheusRule, PodMonitor); v0.85.0 is the
+# newest version of the module that the module proxy reachable here serves.
+PROMETHEUS_OPERATOR = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
 
 Doc = dict[str, Any]
 
@@ -67,6 +73,10 @@ def is_dapr(doc: Doc) -> bool:
     return str(doc["apiVersion"]).split("/")[0] == DAPR_GROUP
 
 
+def is_monitoring(doc: Doc) -> bool:
+    return str(doc["apiVersion"]).split("/")[0] == MONITORING_GROUP
+
+
 def dapr_version() -> str:
     """The Dapr version tools/daprd pins (its go.mod), e.g. v1.18.3."""
     gomod = (REPO_ROOT / "tools" / "daprd" / "go.mod").read_text()
@@ -75,16 +85,16 @@ def dapr_version() -> str:
     return match.group(1)
 
 
-@pytest.fixture(scope="session")
-def dapr_crds() -> dict[tuple[str, str], Doc]:
-    """(apiVersion, kind) -> the openAPI v3 schema of that CRD version, from the Dapr module."""
+def go_module_dir(module: str, cwd: Path, owner: str) -> Path:
+    """Where Go's module cache holds `module` (path@version), downloaded if need be (hashes
+    checked against cwd's go.sum, or the checksum database outside a module)."""
     go = shutil.which("go")
     if go is None:
-        unavailable("daprd", "no Go toolchain to locate the Dapr module")
+        unavailable(owner, "no Go toolchain to locate the Go module " + module)
     assert go is not None
     done = subprocess.run(
-        [go, "mod", "download", "-json", f"github.com/dapr/dapr@{dapr_version()}"],
-        cwd=REPO_ROOT / "tools" / "daprd",
+        [go, "mod", "download", "-json", module],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=600,
@@ -92,11 +102,23 @@ def dapr_crds() -> dict[tuple[str, str], Doc]:
     )
     module_dir = json.loads(done.stdout or "{}").get("Dir") if done.returncode == 0 else None
     if not module_dir:
-        unavailable("daprd", f"the Dapr module {dapr_version()} is not downloadable: {done.stderr}")
-    crd_dir = Path(str(module_dir)) / "charts" / "dapr" / "crds"
+        unavailable(owner, f"the Go module {module} is not downloadable: {done.stderr}")
+    return Path(str(module_dir))
+
+
+class CrdLoader(yaml.SafeLoader):
+    """PyYAML resolves a plain `=` to YAML 1.1's value key, which it cannot construct; the
+    Prometheus Operator's CRDs have it as an enum value (a matcher's operator): a string."""
+
+
+CrdLoader.add_constructor("tag:yaml.org,2002:value", CrdLoader.construct_scalar)
+
+
+def crd_schemas(crd_dir: Path) -> dict[tuple[str, str], Doc]:
+    """(apiVersion, kind) -> the openAPI v3 schema of that CRD version, for every CRD file."""
     schemas: dict[tuple[str, str], Doc] = {}
     for path in sorted(crd_dir.glob("*.yaml")):
-        for crd in yaml.safe_load_all(path.read_text()):
+        for crd in yaml.load_all(path.read_text(), Loader=CrdLoader):
             if not crd or crd.get("kind") != "CustomResourceDefinition":
                 continue
             group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
@@ -105,6 +127,21 @@ def dapr_crds() -> dict[tuple[str, str], Doc]:
                 schemas[(f"{group}/{version['name']}", kind)] = schema
     assert schemas, f"no CRDs found in {crd_dir}"
     return schemas
+
+
+@pytest.fixture(scope="session")
+def dapr_crds() -> dict[tuple[str, str], Doc]:
+    """(apiVersion, kind) -> the openAPI v3 schema of that CRD version, from the Dapr module."""
+    module = f"github.com/dapr/dapr@{dapr_version()}"
+    module_dir = go_module_dir(module, REPO_ROOT / "tools" / "daprd", "daprd")
+    return crd_schemas(module_dir / "charts" / "dapr" / "crds")
+
+
+@pytest.fixture(scope="session")
+def monitoring_crds() -> dict[tuple[str, str], Doc]:
+    """The same for the Prometheus Operator's kinds, from its module's example CRDs."""
+    module_dir = go_module_dir(PROMETHEUS_OPERATOR, REPO_ROOT, "prometheus")
+    return crd_schemas(module_dir / "example" / "prometheus-operator-crd")
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Every manifest that k8s/ renders is valid: Kubernetes objects against the schemas of
 Kubernetes KUBERNETES_VERSION (kubernetes-validate, strict: unknown fields are errors), Dapr
-resources against the openAPI schemas of Dapr's own CRDs (from the pinned Dapr module), with
-unknown fields refused as `kubectl apply --validate=strict` would. Then what the deployment
-promises: sidecar annotations, probes, security context, secrets, scopes, name resolution.
+resources against the openAPI schemas of Dapr's own CRDs (from the pinned Dapr module), the
+Prometheus Operator's (overlay `monitoring`) against its CRDs, with unknown fields refused as
+`kubectl apply --validate=strict` would. Then what the deployment promises: sidecar
+annotations, probes, security context, secrets, scopes, name resolution, monitoring.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
-from tests.deploy.conftest import OVERLAYS, Doc, is_dapr
+from tests.deploy.conftest import OVERLAYS, REPO_ROOT, Doc, is_dapr, is_monitoring
 
 pytestmark = pytest.mark.infra  # kustomize comes from scripts/infra
 
@@ -38,9 +40,10 @@ def strict(schema: Any) -> Any:
     return out
 
 
-def validate_dapr(doc: Doc, crds: dict[tuple[str, str], Doc]) -> None:
+def validate_custom(doc: Doc, crds: dict[tuple[str, str], Doc]) -> None:
+    """A custom resource against its CRD's schema, unknown fields refused."""
     key = (doc["apiVersion"], doc["kind"])
-    assert key in crds, f"no Dapr CRD for {key}"
+    assert key in crds, f"no CRD for {key}"
     schema = strict(copy.deepcopy(crds[key]))
     # The CRD leaves metadata to the API server's ObjectMeta; check only that it is an object.
     schema["properties"]["metadata"] = {"type": "object"}
@@ -48,7 +51,7 @@ def validate_dapr(doc: Doc, crds: dict[tuple[str, str], Doc]) -> None:
 
 
 def kube_docs(docs: list[Doc]) -> list[Doc]:
-    return [d for d in docs if not is_dapr(d)]
+    return [d for d in docs if not is_dapr(d) and not is_monitoring(d)]
 
 
 def dapr_docs(docs: list[Doc]) -> list[Doc]:
@@ -89,7 +92,7 @@ def test_every_dapr_resource_validates_against_the_dapr_crd_schema(
         "Resiliency",
     ]
     for doc in docs:
-        validate_dapr(doc, dapr_crds)
+        validate_custom(doc, dapr_crds)
 
 
 def test_strict_validation_refuses_a_misspelt_field(
@@ -98,7 +101,7 @@ def test_strict_validation_refuses_a_misspelt_field(
     component = copy.deepcopy(one(rendered["kubernetes"], "Component", "pubsub"))
     component["spec"]["metdata"] = component["spec"].pop("metadata")
     with pytest.raises(jsonschema.ValidationError, match="metdata"):
-        validate_dapr(component, dapr_crds)
+        validate_custom(component, dapr_crds)
     deployment = copy.deepcopy(one(rendered["kubernetes"], "Deployment"))
     deployment["spec"]["replica"] = 3
     with pytest.raises(kubernetes_validate.ValidationError):
@@ -198,3 +201,69 @@ def test_the_consul_overlay_only_switches_name_resolution(
         return docs
 
     assert without_resolution(base) == without_resolution(consul)
+
+
+def test_the_monitoring_overlay_adds_rules_scrapes_and_a_way_in_for_prometheus(
+    rendered: dict[str, list[Doc]], monitoring_crds: dict[tuple[str, str], Doc]
+) -> None:
+    docs = rendered["monitoring"]
+    monitoring = [d for d in docs if is_monitoring(d)]
+    assert sorted(d["kind"] for d in monitoring) == ["PodMonitor", "PrometheusRule"]
+    for doc in monitoring:
+        validate_custom(doc, monitoring_crds)
+    misspelt = copy.deepcopy(one(docs, "PrometheusRule"))
+    first_rule = misspelt["spec"]["groups"][0]["rules"][0]
+    first_rule["exp"] = first_rule.pop("expr")
+    with pytest.raises(jsonschema.ValidationError, match="exp"):
+        validate_custom(misspelt, monitoring_crds)
+
+    def by_key(overlay_docs: list[Doc]) -> dict[tuple[str, str], Doc]:
+        return {(d["kind"], d["metadata"]["name"]): d for d in kube_docs(overlay_docs)}
+
+    with_monitoring, without = by_key(docs), by_key(rendered["kubernetes"])
+    assert sorted(with_monitoring.keys() - without.keys()) == [
+        ("NetworkPolicy", "product-service-scrape")
+    ]
+    assert {key: with_monitoring[key] for key in without} == without
+    assert {d["metadata"]["namespace"] for d in docs} == {"product"}
+    # The other overlays hold no Prometheus Operator kind: clusters without it can apply them.
+    assert not [
+        d for overlay in ("kubernetes", "consul") for d in rendered[overlay] if is_monitoring(d)
+    ]
+
+
+def test_the_prometheusrule_is_the_rules_file(rendered: dict[str, list[Doc]]) -> None:
+    rules = yaml.safe_load(
+        (REPO_ROOT / "docs" / "prometheus" / "product-service-rules.yaml").read_text()
+    )
+    assert one(rendered["monitoring"], "PrometheusRule")["spec"] == rules
+
+
+def test_the_podmonitor_scrapes_app_and_sidecar_as_the_jobs_the_rules_name(
+    rendered: dict[str, list[Doc]],
+) -> None:
+    docs = rendered["monitoring"]
+    deployment = one(docs, "Deployment", "product-service")
+    pod = deployment["spec"]["template"]
+    monitor = one(docs, "PodMonitor", "product-service")["spec"]
+    assert monitor["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    jobs = {
+        endpoint["port"]: [
+            r["replacement"] for r in endpoint["relabelings"] if r["targetLabel"] == "job"
+        ]
+        for endpoint in monitor["podMetricsEndpoints"]
+    }
+    # `dapr-metrics` is the port the injector gives daprd (dapr.io/metrics-port).
+    assert jobs == {"http": ["product-service"], "dapr-metrics": ["product-service-daprd"]}
+    [container] = pod["spec"]["containers"]
+    assert "http" in {p["name"] for p in container["ports"]}
+    rules = one(docs, "PrometheusRule")["spec"]["groups"]
+    expressions = " ".join(str(r["expr"]) for group in rules for r in group["rules"])
+    assert 'job="product-service"' in expressions and 'job="product-service-daprd"' in expressions
+    # Prometheus, in another namespace, may reach both metrics ports.
+    scrape = one(docs, "NetworkPolicy", "product-service-scrape")["spec"]
+    assert scrape["podSelector"] == {"matchLabels": monitor["selector"]["matchLabels"]}
+    ports = {p["port"] for rule in scrape["ingress"] for p in rule["ports"]}
+    http_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "http")
+    metrics_port = int(pod["metadata"]["annotations"]["dapr.io/metrics-port"])
+    assert ports == {http_port, metrics_port}
