@@ -41,8 +41,8 @@ MAY_BE_EMPTY = {
     'product_lock_acquisitions_total{result="store_unavailable"}': "Redis answers",
     "product_dead_letters_total": "no dead letter in this traffic",
     "product_dead_letter_replays_total": "nothing is replayed",
-    # Retention's metrics (tests/monitoring.COMING_METRICS until they land): a first pass may
-    # not have completed, nor deleted anything, in a stack minutes old.
+    # Retention: a first pass may not have completed, nor deleted anything, in a stack minutes
+    # old.
     "product_retention_deleted_total": "a stack minutes old has no rows old enough to delete",
     "product_retention_oldest_kept_seconds": "no retention pass may have completed yet",
     "product_retention_last_run_timestamp_seconds": "no retention pass may have completed yet",

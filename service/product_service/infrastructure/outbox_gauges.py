@@ -51,7 +51,7 @@ class ReplayCollector(Collector):
         except Exception:  # database down: report nothing rather than fail the scrape
             return
         family = CounterMetricFamily(
-            "product_dead_letter_replays",
+            "product_dead_letter_replays_total",
             "Dead letters replayed, by original topic",
             labels=["topic"],
         )
