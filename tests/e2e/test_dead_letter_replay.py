@@ -1,7 +1,8 @@
 """Dead letters after an outage, end to end: MariaDB stays down longer than the sidecar retries
 a payment, so the payments are dead-lettered; the service records them once MariaDB is back;
 `product-service dead-letters replay --since` makes every order decided exactly once, and a
-second replay changes nothing.
+second replay changes nothing. A poison payment replayed with them is dead-lettered again
+each time, and its one record counts it.
 
 The stack is its own (not the session's): its sidecar gives up after about 3 s of RETRY
 answers (the shipped policy: about 3 minutes), so the outage lasts seconds, not minutes.
@@ -66,6 +67,9 @@ def test_payments_dead_lettered_in_an_outage_are_decided_once_when_replayed(
     sku = world.new_sku(stock=100)
     orders = [world.new_order_id() for _ in range(ORDERS)]
     since = datetime.now(UTC).isoformat()
+    poison = world.new_order_id()
+    world.raw.publish(world.wire(PAID), {"OrderId": str(poison), "OrderDetails": "none"}, "p")
+    assert eventually(lambda: _seen(world, poison), timeout=60)[1] == 1
     tail = TopicTail(KAFKA_BOOTSTRAP, world.wire(f"{PAID}.dead-letter"), f"e2e-dlq-{uuid.uuid4()}")
     try:
         infra("down", "mariadb")
@@ -88,13 +92,16 @@ def test_payments_dead_lettered_in_an_outage_are_decided_once_when_replayed(
     eventually(lambda: _replays_published(world, orders, 2 * ORDERS), timeout=90)
     for order in orders:
         world.barrier_behind_payments(str(order))
+    # The poison's two replayed copies are dead-lettered again: one record, seen 1 + 2 times.
+    reason, times_seen = eventually(lambda: _seen(world, poison, times=3), timeout=60)
 
     print(
         f"\n{ORDERS} payments in the outage: {len(dead)} dead-lettered, {recorded} recorded "
         f"(RETRIES_EXHAUSTED, seen once each); replay 1: {first}; replay 2: {second}; "
-        f"stock {world.stock(sku.sku_id)} of 100"
+        f"stock {world.stock(sku.sku_id)} of 100; the poison payment seen {times_seen} times"
     )
-    assert "replayed 10:" in first and "replayed 10:" in second
+    assert "replayed 11:" in first and "replayed 11:" in second
+    assert reason == "MALFORMED_PAYLOAD"
     assert world.stock(sku.sku_id) == 100 - ORDERS
     for order in orders:
         assert world.ledger(order) == [(sku.sku_id, "DEDUCT", -1)], order
@@ -113,6 +120,18 @@ def _recorded(world: World, orders: list[int]) -> int:
     assert {(row.reason, row.times_seen) for row in rows} <= {("RETRIES_EXHAUSTED", 1)}, rows
     assert len(rows) == ORDERS, f"{len(rows)} of {ORDERS} dead letters recorded"
     return len(rows)
+
+
+def _seen(world: World, order_id: int, times: int = 1) -> tuple[str, int]:
+    """The reason and times seen of the one dead letter of `order_id`, once seen `times`."""
+    columns = dead_letters.c
+    statement = select(columns.reason, columns.times_seen).where(
+        columns.original_topic == world.wire(PAID), columns.order_id == order_id
+    )
+    with world.engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    assert [row.times_seen for row in rows] == [times], rows
+    return rows[0].reason, rows[0].times_seen
 
 
 def _replay(world: World, since: str) -> str:

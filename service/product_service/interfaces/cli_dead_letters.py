@@ -13,6 +13,7 @@ from typing import Protocol
 from product_service.application.dead_letters import DeadLetters
 from product_service.domain.dead_letters import DeadLetter, DeadLetterFilter
 from product_service.domain.errors import DomainError
+from product_service.infrastructure.telemetry import tracer
 
 PAGE = 1000
 _AGO = re.compile(r"^(\d+)([smhd])$")
@@ -116,7 +117,11 @@ def _replay(context: HasDeadLetters, args: argparse.Namespace) -> None:
         which = DeadLetterFilter(args.topic, None, args.since, args.until)
         ids = [letter.id for letter in _all(context.dead_letters, which)]
     request_id = args.request_id or str(uuid.uuid4())
-    report = context.dead_letters.replay(ids, request_id, args.by)
+    # The outbox rows carry this span's context: each publish continues the replay's trace.
+    with tracer().start_as_current_span(
+        "dead-letters replay", attributes={"replay.request_id": request_id, "replay.by": args.by}
+    ):
+        report = context.dead_letters.replay(ids, request_id, args.by)
     print(f"replay request {request_id} by {args.by}:")
     print(f"  replayed {len(report.replayed)}: {_ids(report.replayed)}")
     if report.already_replayed:
