@@ -69,15 +69,17 @@ def raw_producer(infrastructure: None) -> DaprStyleProducer:
 @pytest.fixture(scope="session")
 def world(stack: Running, raw_producer: DaprStyleProducer, e2e_engine: Engine) -> World:
     """Catalog, orders and checks for the scenarios, warmed up end to end once."""
-    w = World(
-        stack=stack,
-        raw=raw_producer,
-        engine=e2e_engine,
-        token=RUN_TOKEN,
-        order_ids=itertools.count(order_id_base()),
+    return warmed_world(stack, raw_producer, e2e_engine, RUN_TOKEN)
+
+
+def warmed_world(stack: Running, raw: DaprStyleProducer, engine: Engine, token: str) -> World:
+    """A World on `stack`, with order ids and SKU codes of its own (from `token`), after one
+    order went through the whole loop."""
+    world = World(
+        stack=stack, raw=raw, engine=engine, token=token, order_ids=itertools.count(order_id_base())
     )
-    w.warm_up()
-    return w
+    world.warm_up()
+    return world
 
 
 @pytest.fixture

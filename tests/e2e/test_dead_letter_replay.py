@@ -10,7 +10,6 @@ answers (the shipped policy: about 3 minutes), so the outage lasts seconds, not 
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
@@ -19,10 +18,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from product_service.infrastructure.db.tables import dead_letters, outbox
-from tests.e2e.conftest import E2E_DATABASE_URL, RUN_TOKEN
+from tests.e2e.conftest import E2E_DATABASE_URL, RUN_TOKEN, warmed_world
 from tests.e2e.kafka_io import DaprStyleProducer, TopicTail
 from tests.e2e.kafka_io import order_of as _order_of
 from tests.e2e.world import World
@@ -31,7 +30,6 @@ from tests.fullstack import (
     KAFKA_BOOTSTRAP,
     full_stack,
     infra,
-    order_id_base,
     require_managed,
 )
 
@@ -48,15 +46,7 @@ def quick_world(
 ) -> Iterator[World]:
     token = f"{RUN_TOKEN}-dlq"
     with full_stack("e2e-dlq", token, E2E_DATABASE_URL, inbound_retry=QUICK_RETRIES) as running:
-        world = World(
-            stack=running,
-            raw=raw_producer,
-            engine=e2e_engine,
-            token=token,
-            order_ids=itertools.count(order_id_base()),
-        )
-        world.warm_up()
-        yield world
+        yield warmed_world(running, raw_producer, e2e_engine, token)
 
 
 def test_payments_dead_lettered_in_an_outage_are_decided_once_when_replayed(
@@ -74,7 +64,7 @@ def test_payments_dead_lettered_in_an_outage_are_decided_once_when_replayed(
     try:
         infra("down", "mariadb")
         try:
-            assert not _answers(world.engine), "MariaDB still answers after scripts/infra down"
+            assert not world.database_answers(), "MariaDB still answers after scripts/infra down"
             for order in orders:
                 world.pay(order, [(sku, 1)])
             dead = tail.wait_count(lambda r: _order_of(r) in orders, count=ORDERS, timeout=120)
@@ -160,12 +150,3 @@ def _replays_published(world: World, orders: list[int], expected: int) -> None:
     with world.engine.connect() as connection:
         published = connection.execute(statement).scalar_one()
     assert published == expected, f"{published} of {expected} replays published"
-
-
-def _answers(engine: Engine) -> bool:
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return True
-    except Exception:  # any failure: it does not answer
-        return False

@@ -216,6 +216,15 @@ class World:
 
     # -- the service's database ----------------------------------------------------------------
 
+    def database_answers(self) -> bool:
+        """False while MariaDB is stopped (any failure: it does not answer)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
     def ledger(self, order_id: int) -> list[tuple[int, str, int]]:
         """(sku id, kind, delta) of the ledger rows written for an order, oldest first."""
         with self.engine.connect() as c:

@@ -14,15 +14,22 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import Column, Engine, MetaData, Table, event, func, insert, select, update
+from sqlalchemy import Engine, event, func, insert, select, update
 
 from product_service.application.errors import LockHeld
 from product_service.application.ports import DistributedLock
 from product_service.bootstrap import Adapters, Runtime, build_runtime
+from product_service.domain.dead_letters import DeadLetterSeen
+from product_service.infrastructure.db.dead_letter_store import SqlDeadLetterStore
 from product_service.infrastructure.db.retention_store import Retained, SqlRetentionStore
-from product_service.infrastructure.db.tables import Id, UtcTime, inbox, outbox, stock_ledger
+from product_service.infrastructure.db.tables import (
+    dead_letter_replays,
+    dead_letters,
+    inbox,
+    outbox,
+    stock_ledger,
+)
 from product_service.infrastructure.retention import Policy, RetentionJob
 from product_service.infrastructure.settings import Settings
 from tests.factories import order, product_with
@@ -228,42 +235,24 @@ def test_nothing_is_deleted_while_another_replica_holds_the_lease(
     assert orders_in_inbox(engine) == {21} and orders_in_outbox(engine) == {21}
 
 
-@pytest.fixture
-def probe_table(engine: Engine) -> Iterator[Table]:
-    """A table shaped like dead_letters (an id, a first_seen_at), made for the test."""
-    probe = Table(
-        "retention_probe",
-        MetaData(),
-        Column("id", Id, primary_key=True, autoincrement=True),
-        Column("first_seen_at", UtcTime, nullable=False),
-    )
-    probe.drop(engine, checkfirst=True)  # left over by an interrupted run
-    probe.create(engine)
-    try:
-        yield probe
-    finally:
-        probe.drop(engine)
-
-
-def test_a_table_with_an_id_and_a_timestamp_takes_one_entry(
-    engine: Engine, probe_table: Table
+def test_dead_letters_past_their_retention_go_with_their_replays(
+    engine: Engine, settings: Settings
 ) -> None:
-    seen = [(NOW - timedelta(days=days)).replace(tzinfo=None) for days in (20, 15, 13, 1)]
-    with engine.begin() as connection:
-        connection.execute(insert(probe_table), [{"first_seen_at": at} for at in seen])
-    missing = Table("no_such_table", MetaData(), Column("id", Id), Column("at", UtcTime))
-    entries = [
-        Retained(probe_table, probe_table.c.first_seen_at, "dead_letter_retention"),
-        Retained(missing, missing.c.at, "dead_letter_retention"),
-    ]
-    store = SqlRetentionStore(engine)
-    retention = RetentionJob(
-        store, HeldElsewhere(), FixedClock(NOW), [Policy(e, timedelta(days=14)) for e in entries]
-    )
+    store = SqlDeadLetterStore(engine)
+    seen = [NOW - timedelta(days=days) for days in (20, 15, 13, 1)]
+    letters = [store.record(dead_letter(f"ce-{n}"), at)[0] for n, at in enumerate(seen)]
+    store.replay(letters[:1], "request-1", "ops", seen[0])
 
-    assert retention.run_once()  # the missing table is skipped
+    assert runtime_at(NOW, engine, settings).retention.run_once()  # 14 days by default
 
     with engine.connect() as connection:
-        kept = connection.execute(select(probe_table.c.first_seen_at)).scalars().all()
-    assert sorted(kept) == seen[2:]  # 13 days and 1 day old
-    assert not store.exists(entries[1])
+        kept = connection.execute(select(dead_letters.c.event_id)).scalars().all()
+        replays = connection.execute(select(func.count()).select_from(dead_letter_replays))
+        assert replays.scalar_one() == 0
+    assert sorted(kept) == ["ce-2", "ce-3"]  # 13 days and 1 day old
+
+
+def dead_letter(event_id: str) -> DeadLetterSeen:
+    return DeadLetterSeen(
+        "OnPaymentSuccess.dead-letter", "OnPaymentSuccess", event_id, 7, "X", "", b"{}", ""
+    )

@@ -55,13 +55,3 @@ class DeadLetterFilter:
     include_discarded: bool = False
     after_id: int = 0  # paging: the last id of the previous page
     limit: int = 100
-
-
-@dataclass(frozen=True)
-class Replay:
-    """A dead letter put back on its original topic by one replay request."""
-
-    dead_letter_id: int
-    request_id: str
-    replayed_by: str
-    replayed_at: datetime

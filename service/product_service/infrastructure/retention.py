@@ -10,22 +10,20 @@ stops within half the lease's expiry; when rows were left it takes the lease aga
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from product_service.application.errors import LockHeld, TransientError
 from product_service.application.ports import Clock, DistributedLock
 from product_service.infrastructure.db.retention_store import Retained, SqlRetentionStore
 from product_service.infrastructure.durations import format_duration
+from product_service.infrastructure.leased_worker import LeasedWorker
 from product_service.infrastructure.metrics import (
     RETENTION_DELETED,
     RETENTION_LAST_RUN,
     RETENTION_OLDEST_KEPT,
 )
-from product_service.infrastructure.telemetry import untraced_statements
 
 log = logging.getLogger(__name__)
 
@@ -51,41 +49,17 @@ class RetentionJob:
         budget_seconds: float = 15.0,
     ) -> None:
         self._store = store
-        self._lease = lease
         self._clock = clock
         self._policies = list(policies)
-        self._interval = interval_seconds
         self._batch_size = batch_size
         self._budget = budget_seconds
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+        self._worker = LeasedWorker("retention", lease, LEASE, interval_seconds, self.run_once)
 
     def start(self) -> None:
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.ident is not None:  # started
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        with untraced_statements():
-            self._loop()
-
-    def _loop(self) -> None:
-        pause = self._interval
-        while not self._stopping.wait(pause):
-            pause = self._interval
-            try:
-                with self._lease.hold(LEASE):
-                    if not self.run_once():
-                        pause = 0  # more is due: the next pass at once, under a new lease
-            except LockHeld:
-                log.debug("retention: another replica holds the lease")
-            except TransientError as exc:
-                log.warning("retention: database unavailable: %s", exc)
-            except Exception:  # the job must outlive any single bad pass
-                log.exception("retention pass failed")
+        self._worker.stop()
 
     def run_once(self) -> bool:
         """One pass over every table; True when nothing past retention is left (the pass
@@ -94,8 +68,6 @@ class RetentionJob:
         deleted: dict[str, int] = {}
         complete = True
         for policy in self._policies:
-            if not self._store.exists(policy.retained):
-                continue  # its table is not there yet (created by a later migration)
             count, done = self._purge(policy, deadline)
             deleted[policy.retained.name] = count
             if not done:
@@ -118,7 +90,7 @@ class RetentionJob:
             RETENTION_DELETED.labels(policy.retained.name).inc(count)
             if count < self._batch_size:
                 return total, True
-            if time.monotonic() >= deadline or self._stopping.is_set():
+            if time.monotonic() >= deadline or self._worker.stopping:
                 return total, False
 
     def _observe_oldest(self, policy: Policy) -> None:

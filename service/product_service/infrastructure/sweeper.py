@@ -9,15 +9,13 @@ see a duplicate of the same event, never a second event.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 
-from product_service.application.errors import LockHeld, TransientError
 from product_service.application.ports import Clock, DistributedLock
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
+from product_service.infrastructure.leased_worker import LeasedWorker
 from product_service.infrastructure.metrics import SWEEPER_REPUBLISHED
 from product_service.infrastructure.relay import OutboxRelay, Publisher, publish_in_order
-from product_service.infrastructure.telemetry import untraced_statements
 
 log = logging.getLogger(__name__)
 
@@ -39,38 +37,21 @@ class OutboxSweeper:
     ) -> None:
         self._store = store
         self._publisher = publisher
-        self._lease = lease
         self._relay = relay
         self._clock = clock
-        self._interval = interval_seconds
         self._min_age = timedelta(seconds=min_age_seconds)
         self._batch_size = batch_size
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="outbox-sweeper", daemon=True)
+        self._worker = LeasedWorker("outbox-sweeper", lease, LEASE, interval_seconds, self._pass)
 
     def start(self) -> None:
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.ident is not None:  # started
-            self._thread.join(timeout=10)
+        self._worker.stop()
 
-    def _run(self) -> None:
-        with untraced_statements():
-            self._loop()
-
-    def _loop(self) -> None:
-        while not self._stopping.wait(self._interval):
-            try:
-                with self._lease.hold(LEASE):
-                    self.sweep_once()
-            except LockHeld:
-                log.debug("outbox sweeper: another replica holds the lease")
-            except TransientError as exc:
-                log.warning("outbox sweeper: database unavailable: %s", exc)
-            except Exception:  # the sweeper must outlive any single bad pass
-                log.exception("outbox sweeper pass failed")
+    def _pass(self) -> bool:
+        self.sweep_once()
+        return True  # what is left (a failed publish) waits for the next interval
 
     def sweep_once(self) -> int:
         """Publishes what is due, until the first failure; returns how many it published."""

@@ -21,6 +21,20 @@ class MalformedEvent(InvalidCommand):
     code = "MALFORMED_PAYLOAD"
 
 
+def require_size(size: int, max_bytes: int) -> None:
+    """InvalidCommand TOO_LARGE for a message or request above PRODUCT_MAX_MESSAGE_BYTES."""
+    if size > max_bytes:
+        raise InvalidCommand(
+            f"{size} bytes, more than PRODUCT_MAX_MESSAGE_BYTES={max_bytes}", code="TOO_LARGE"
+        )
+
+
+def within_limit(data: bytes, max_bytes: int) -> bytes:
+    """The data, checked before anything parses it."""
+    require_size(len(data), max_bytes)
+    return data
+
+
 def parse_payment(data: bytes | str, message_id: str = "") -> DeductInventory:
     """OnPaymentSuccess JSON to a deduct command."""
     document = _json_object(data, pb.OnPaymentSuccess.DESCRIPTOR.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Engine, TableClause, delete, func, inspect, select
+from sqlalchemy import ColumnElement, Engine, TableClause, delete, func, select
 
 from product_service.infrastructure.db.errors import translate_errors
 from product_service.infrastructure.db.repositories import naive_utc
@@ -39,10 +39,6 @@ RETAINED = (
 class SqlRetentionStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-
-    def exists(self, retained: Retained) -> bool:
-        with translate_errors(), self._engine.connect() as connection:
-            return inspect(connection).has_table(retained.name)
 
     def delete_batch(self, retained: Retained, cutoff: datetime, limit: int) -> int:
         """Deletes up to `limit` rows older than `cutoff` in one short transaction, by primary

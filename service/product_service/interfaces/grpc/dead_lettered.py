@@ -12,21 +12,13 @@ from collections.abc import Callable
 
 from product_service.domain.commands import DeductInventory, OrderLimits, RevertInventory
 from product_service.domain.dead_letters import RETRIES_EXHAUSTED, DeadLetterSeen
-from product_service.domain.errors import DomainError, InvalidCommand
+from product_service.domain.errors import DomainError
 from product_service.infrastructure.settings import Settings
-from product_service.interfaces.messages import parse_deduct_rejected, parse_payment
-
-TOO_LARGE = "TOO_LARGE"
-
-
-def within_limit(data: bytes, max_bytes: int) -> bytes:
-    """The data, or InvalidCommand TOO_LARGE before anything parses it."""
-    if len(data) > max_bytes:
-        raise InvalidCommand(
-            f"the message has {len(data)} bytes, more than PRODUCT_MAX_MESSAGE_BYTES={max_bytes}",
-            code=TOO_LARGE,
-        )
-    return data
+from product_service.interfaces.messages import (
+    parse_deduct_rejected,
+    parse_payment,
+    within_limit,
+)
 
 
 class DeadLetterReader:

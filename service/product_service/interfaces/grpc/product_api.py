@@ -32,6 +32,7 @@ from product_service.infrastructure.telemetry import context_from_metadata
 from product_service.interfaces.grpc.answers import grpc_status
 from product_service.interfaces.grpc.intake import Intake
 from product_service.interfaces.grpc.observed import Arrival, Work, observed, run_operation
+from product_service.interfaces.messages import require_size
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +100,8 @@ def _reply_or_refusal(
 
 
 def _call(api: ProductApi, method: Handler[Request, Reply], request: Any) -> Reply:
-    """The method, for a request within the size limit (as for messages: TOO_LARGE)."""
-    size = request.ByteSize()
-    if size > api.max_request_bytes:
-        raise InvalidCommand(
-            f"the request has {size} bytes, more than PRODUCT_MAX_MESSAGE_BYTES="
-            f"{api.max_request_bytes}",
-            code="TOO_LARGE",
-        )
+    """The method, for a request within the size limit messages have too."""
+    require_size(request.ByteSize(), api.max_request_bytes)
     return method(api, request)
 
 

@@ -30,7 +30,7 @@ from product_service.infrastructure.settings import Settings
 from product_service.infrastructure.telemetry import context_from_traceparent
 from product_service.interfaces.grpc.answers import RETRY, SUCCESS, message_answer
 from product_service.interfaces.grpc.bulk import BulkDelivery, BulkOptions, subscribe_in_bulk
-from product_service.interfaces.grpc.dead_lettered import DeadLetterReader, within_limit
+from product_service.interfaces.grpc.dead_lettered import DeadLetterReader
 from product_service.interfaces.grpc.intake import Intake
 from product_service.interfaces.grpc.observed import (
     Arrival,
@@ -39,7 +39,11 @@ from product_service.interfaces.grpc.observed import (
     run_batch,
     run_operation,
 )
-from product_service.interfaces.messages import parse_deduct_rejected, parse_payment
+from product_service.interfaces.messages import (
+    parse_deduct_rejected,
+    parse_payment,
+    within_limit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,20 +104,7 @@ class TopicHandlers:
         """<topic>.dead-letter of our own subscriptions: record what the sidecar gave up on.
         A bad payload is expected here and recorded as it is; only a database that cannot
         record it makes the answer RETRY."""
-        topic = event.Subject() or ""
-        arrival = Arrival(
-            f"{topic} process",
-            SpanKind.CONSUMER,
-            context_from_traceparent(_sidecar_traceparent(event)),
-            {"messaging.destination.name": topic, "messaging.message.id": event.EventID()},
-        )
-        return observed(
-            self._intake,
-            arrival,
-            lambda work: self._record_dead_letter(work, event),
-            lambda: RETRY,
-            lambda answer, seconds: _count(topic, [answer], seconds),
-        )
+        return self._observed(event, lambda work: self._record_dead_letter(work, event))
 
     def dead_letter_topics(self) -> list[str]:
         return list(self._reader.topics)
@@ -160,6 +151,13 @@ class TopicHandlers:
         parse: Callable[[bytes, str], Command],
         decide: Callable[[Command], OperationResult],
     ) -> TopicEventResponse:
+        return self._observed(event, lambda work: _answer(work, event, parse, decide))
+
+    def _observed(
+        self, event: v1.Event, work: Callable[[Work], TopicEventResponse]
+    ) -> TopicEventResponse:
+        """One message in its consumer span, counted; RETRY once shutdown has begun (the
+        message stays with the broker)."""
         topic = event.Subject() or ""  # the SDK sets it to the topic
         arrival = Arrival(
             f"{topic} process",
@@ -170,8 +168,8 @@ class TopicHandlers:
         return observed(
             self._intake,
             arrival,
-            lambda work: _answer(work, event, parse, decide),
-            lambda: RETRY,  # shutting down: the message stays with the broker
+            work,
+            lambda: RETRY,
             lambda answer, seconds: _count(topic, [answer], seconds),
         )
 

@@ -1,0 +1,69 @@
+"""A background thread that does its work on one replica at a time: the one holding a lease.
+
+The lease is a Dapr lock that expires by itself, so a replica that dies mid-pass frees it for
+another. Used by the outbox sweeper and by retention.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from product_service.application.errors import LockHeld, TransientError
+from product_service.application.ports import DistributedLock
+from product_service.infrastructure.telemetry import untraced_statements
+
+log = logging.getLogger(__name__)
+
+
+class LeasedWorker:
+    """Every `interval_seconds`, takes `lease_name` and runs `one_pass`; a pass that returns
+    False left work due, and the next one starts at once under a new lease."""
+
+    def __init__(
+        self,
+        name: str,
+        lease: DistributedLock,
+        lease_name: str,
+        interval_seconds: float,
+        one_pass: Callable[[], bool],
+    ) -> None:
+        self._name = name
+        self._lease = lease
+        self._lease_name = lease_name
+        self._interval = interval_seconds
+        self._one_pass = one_pass
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        # Background SQL has no parent span; one trace per statement would only be noise.
+        with untraced_statements():
+            pause = self._interval
+            while not self._stopping.wait(pause):
+                pause = 0.0 if self._pass_left_work() else self._interval
+
+    def _pass_left_work(self) -> bool:
+        try:
+            with self._lease.hold(self._lease_name):
+                return not self._one_pass()
+        except LockHeld:
+            log.debug("%s: another replica holds the lease", self._name)
+        except TransientError as exc:
+            log.warning("%s: database unavailable: %s", self._name, exc)
+        except Exception:  # the worker must outlive any single bad pass
+            log.exception("%s pass failed", self._name)
+        return False
