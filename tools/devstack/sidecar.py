@@ -49,8 +49,11 @@ class Sidecar(Process):
         app_port: int | None = None,
         app_protocol: str = "grpc",
         log_level: str = "info",
+        replica: str | None = None,
     ) -> None:
-        super().__init__(f"daprd {app_id}", run_dir / f"{app_id}.daprd.log", run_dir)
+        # Replicas share the app id; each has its own name for its process and log.
+        name = replica or app_id
+        super().__init__(f"daprd {name}", run_dir / f"{name}.daprd.log", run_dir)
         self.app_id = app_id
         self.daprd = daprd
         self.resources_paths = (
