@@ -67,7 +67,15 @@ def running_channel(settings: Settings | None = None) -> Iterator[Channel]:
         )
 
 
-def deliver(channel: Channel, topic: str, data: bytes, message_id: str = "m-1") -> int:
+def deliver(
+    channel: Channel,
+    topic: str,
+    data: bytes,
+    message_id: str = "m-1",
+    metadata: Sequence[tuple[str, str]] = (),
+) -> int:
+    """One message as daprd sends it (`metadata`: what it sends as gRPC metadata with it, the
+    message's pub/sub metadata such as the Kafka partition)."""
     request = callback.TopicEventRequest(
         id=message_id,
         source="order-service",
@@ -78,7 +86,7 @@ def deliver(channel: Channel, topic: str, data: bytes, message_id: str = "m-1") 
         topic=topic,
         pubsub_name="pubsub",
     )
-    return int(channel.daprd.OnTopicEvent(request).status)
+    return int(channel.daprd.OnTopicEvent(request, metadata=metadata).status)
 
 
 def payment(order_id: int, sku_id: int, quantity: int) -> bytes:
@@ -91,15 +99,18 @@ def deliver_bulk(
     topic: str,
     *entries: tuple[str, bytes],
     metadata: Sequence[tuple[str, str | bytes]] = (),
+    entry_metadata: dict[str, str] | None = None,
 ) -> list[int]:
     """A bulk delivery as daprd sends it; the answers in entry order."""
-    request = bulk_request(topic, *entries)
+    request = bulk_request(topic, *entries, entry_metadata=entry_metadata)
     response = channel.daprd.OnBulkTopicEvent(request, metadata=metadata)
     assert [s.entry_id for s in response.statuses] == [str(i) for i in range(len(entries))]
     return [int(s.status) for s in response.statuses]
 
 
-def bulk_request(topic: str, *entries: tuple[str, bytes]) -> callback.TopicEventBulkRequest:
+def bulk_request(
+    topic: str, *entries: tuple[str, bytes], entry_metadata: dict[str, str] | None = None
+) -> callback.TopicEventBulkRequest:
     return callback.TopicEventBulkRequest(
         id="bulk-1",
         topic=topic,
@@ -112,6 +123,7 @@ def bulk_request(topic: str, *entries: tuple[str, bytes]) -> callback.TopicEvent
                 cloud_event=callback.TopicEventCERequest(
                     id=message_id, data=data, data_content_type="application/json"
                 ),
+                metadata=entry_metadata or {},
             )
             for index, (message_id, data) in enumerate(entries)
         ],

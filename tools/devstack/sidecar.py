@@ -55,6 +55,7 @@ class Sidecar(Process):
         name = replica or app_id
         super().__init__(f"daprd {name}", run_dir / f"{name}.daprd.log", run_dir)
         self.app_id = app_id
+        self.replica = name
         self.daprd = daprd
         self.resources_paths = (
             [resources_path] if isinstance(resources_path, Path) else list(resources_path)
@@ -103,6 +104,8 @@ class Sidecar(Process):
         env = {
             **os.environ,
             "DAPR_HOST_IP": HOST,
+            # As the injector sets it from the pod's name: component metadata may say {podName}.
+            "POD_NAME": self.replica,
             "DAPR_API_TOKEN": self.api_token,
             "APP_API_TOKEN": self.app_token,
         }
