@@ -69,7 +69,8 @@ soak: install
 	scripts/soak $(SOAK_ARGS)
 
 ## Deployment: Dockerfile (hadolint), the wheel in a clean venv, k8s/ rendered by kustomize and
-## validated (Kubernetes and Dapr CRD schemas), k8s/'s Dapr resources and Consul in real daprd.
+## validated (Kubernetes and Dapr CRD schemas), the pod the Dapr injector's own patch code makes
+## of it (tools/injector), k8s/'s Dapr resources and Consul in real daprd.
 test-deploy: install
 	scripts/infra up
 	$(PY) -m pytest tests/deploy
