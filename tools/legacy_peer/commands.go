@@ -457,8 +457,8 @@ func cmdConsume(args []string, out *lines, stderr io.Writer) int {
 }
 
 func cmdTopics(args []string, out *lines) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "delete") {
-		return usageError("topics create|delete ...")
+	if len(args) == 0 || (args[0] != "create" && args[0] != "delete" && args[0] != "delete-group") {
+		return usageError("topics create|delete|delete-group ...")
 	}
 	c := newFlags("topics " + args[0])
 	partitions := c.fs.Int("partitions", 1, "partitions of each new topic")
@@ -473,7 +473,12 @@ func cmdTopics(args []string, out *lines) error {
 	}
 	defer admin.Close()
 	for _, t := range c.fs.Args() {
-		if args[0] == "create" {
+		if args[0] == "delete-group" {
+			err = admin.DeleteConsumerGroup(t)
+			if errors.Is(err, sarama.ErrGroupIDNotFound) {
+				err = nil
+			}
+		} else if args[0] == "create" {
 			err = admin.CreateTopic(t, &sarama.TopicDetail{NumPartitions: int32(*partitions), ReplicationFactor: 1}, false)
 			if errors.Is(err, sarama.ErrTopicAlreadyExists) {
 				err = nil
@@ -487,7 +492,8 @@ func cmdTopics(args []string, out *lines) error {
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", args[0], t, err)
 		}
-		out.write(map[string]interface{}{args[0] + "d": t})
+		done := map[string]string{"create": "created", "delete": "deleted", "delete-group": "deleted_group"}[args[0]]
+		out.write(map[string]interface{}{done: t})
 	}
 	return nil
 }
