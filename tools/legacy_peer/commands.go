@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -400,6 +401,9 @@ func cmdConsume(args []string, out *lines, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "legacy_peer:", err)
 		return 2
 	}
+	// Before anything is subscribed: a SIGTERM then still leaves the group cleanly.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	names := splitList(*topicList)
 	if len(names) == 0 {
 		names = c.topics().subscriptions()
@@ -440,8 +444,6 @@ func cmdConsume(args []string, out *lines, stderr io.Writer) int {
 	if *timeout > 0 {
 		deadline = time.After(time.Duration(*timeout * float64(time.Second)))
 	}
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	select {
 	case <-cons.reached:
 		return 0
@@ -457,13 +459,17 @@ func cmdConsume(args []string, out *lines, stderr io.Writer) int {
 }
 
 func cmdTopics(args []string, out *lines) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "delete" && args[0] != "delete-group") {
-		return usageError("topics create|delete|delete-group ...")
+	if len(args) == 0 || (args[0] != "create" && args[0] != "delete" && args[0] != "delete-group" && args[0] != "list") {
+		return usageError("topics create|delete|delete-group|list ...")
 	}
 	c := newFlags("topics " + args[0])
 	partitions := c.fs.Int("partitions", 1, "partitions of each new topic")
+	prefix := c.fs.String("prefix", "", "list: only the topics and groups whose names start so")
 	if err := c.parse(args[1:]); err != nil {
 		return err
+	}
+	if args[0] == "list" {
+		return listTopics(c.addrs(), *prefix, out)
 	}
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.V2_0_0_0
@@ -496,4 +502,42 @@ func cmdTopics(args []string, out *lines) error {
 		out.write(map[string]interface{}{done: t})
 	}
 	return nil
+}
+
+func listTopics(addrs []string, prefix string, out *lines) error {
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_0_0_0
+	admin, err := sarama.NewClusterAdmin(addrs, cfg)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	topics, err := admin.ListTopics()
+	if err != nil {
+		return err
+	}
+	groups, err := admin.ListConsumerGroups()
+	if err != nil {
+		return err
+	}
+	for _, set := range []struct {
+		kind  string
+		names []string
+	}{{"topic", keysOf(topics)}, {"group", keysOf(groups)}} {
+		sort.Strings(set.names)
+		for _, n := range set.names {
+			if strings.HasPrefix(n, prefix) {
+				out.write(map[string]string{set.kind: n})
+			}
+		}
+	}
+	return nil
+}
+
+func keysOf[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
 }

@@ -37,7 +37,7 @@ const usage = `legacy_peer COMMAND [flags]   (every command: --brokers, default 
       plugin's default does, --from-start at the oldest). One JSON line per record, written
       as it arrives; {"ready": ...} once the group's partitions are assigned here. Exit 3 if
       --timeout passes before --until-count records.
-  topics       create [--partitions N] T... | delete T... | delete-group G...
+  topics       create [--partitions N] T... | delete T... | delete-group G... | list [--prefix P]
       admin of the tests' own topics and consumer groups
 
   --topic-prefix P puts P before every legacy topic name (dead-letter topics stay <topic>DLQ).
