@@ -118,7 +118,7 @@ def restart_measured(
     ready = time.monotonic()
     topic = world.wire(PAID)
     deadline = ready + 120
-    while metric(app, "product_messages_total", topic=topic, answer="SUCCESS") == 0:
+    while metric(app, "product_messages_total", topic=topic, answer="success") == 0:
         assert time.monotonic() < deadline, f"{app.name} processed no payment 120 s after ready"
         time.sleep(0.05)
     recoveries.append(time.monotonic() - ready)
