@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -67,18 +68,30 @@ def running_channel(settings: Settings | None = None) -> Iterator[Channel]:
         )
 
 
-def deliver(channel: Channel, topic: str, data: bytes, message_id: str = "m-1") -> int:
+def deliver(
+    channel: Channel,
+    topic: str,
+    data: bytes,
+    message_id: str = "m-1",
+    content_type: str = "application/json",
+) -> int:
     request = callback.TopicEventRequest(
         id=message_id,
         source="order-service",
         type="com.dapr.event.sent",
         spec_version="1.0",
-        data_content_type="application/json",
+        data_content_type=content_type,
         data=data,
         topic=topic,
         pubsub_name="pubsub",
     )
     return int(channel.daprd.OnTopicEvent(request).status)
+
+
+def deliver_raw(channel: Channel, topic: str, data: bytes) -> int:
+    """A record of a rawPayload subscription as daprd 1.18 delivers it: the Kafka value as the
+    data, under a new random id each time (contribpubsub.FromRawPayload)."""
+    return deliver(channel, topic, data, f"raw-{uuid.uuid4()}", "application/octet-stream")
 
 
 def payment(order_id: int, sku_id: int, quantity: int) -> bytes:
