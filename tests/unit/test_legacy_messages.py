@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from product_service.contract.legacy_wire import Era
 from product_service.domain.commands import DeductInventory, OrderLine, RevertInventory
 from product_service.domain.model import Dialect
-from product_service.interfaces.legacy_messages import Ignored, LegacyReader
+from product_service.interfaces.legacy_messages import Ignored, LegacyReader, traceparent_in
 from product_service.interfaces.messages import MalformedEvent
 from tests.legacy_records import (
     MILLIS,
@@ -182,3 +182,10 @@ def test_whatever_the_body_a_record_reads_as_a_command_or_a_clear_refusal(
 def test_whatever_the_value_a_record_reads_as_a_command_or_a_clear_refusal(data: bytes) -> None:
     for read in READERS:
         assert read_or_refusal(read, data)
+
+
+def test_the_go_publishers_trace_is_read_from_the_records_header() -> None:
+    trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    assert traceparent_in(record(BASE_EVENT, 7, Traceparent=trace)) == trace
+    assert traceparent_in(GOOD) is None  # none written
+    assert traceparent_in(b"not json") is None

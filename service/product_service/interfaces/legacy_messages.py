@@ -102,6 +102,14 @@ def read_record(data: bytes) -> LegacyRecord:
         raise MalformedEvent(f"legacy record: Body is not base64: {exc}") from exc
 
 
+def traceparent_in(data: bytes) -> str | None:
+    """The W3C trace context a record's Traceparent header carries, if it is readable."""
+    try:
+        return read_record(data).header.get(wire.TRACEPARENT) or None
+    except MalformedEvent:
+        return None
+
+
 class LegacyReader:
     """One era's records to commands; `message_id` stands in for a record without Event_id."""
 

@@ -40,7 +40,7 @@ from product_service.interfaces.grpc.observed import (
     run_batch,
     run_operation,
 )
-from product_service.interfaces.legacy_messages import Ignored, LegacyReader
+from product_service.interfaces.legacy_messages import Ignored, LegacyReader, traceparent_in
 from product_service.interfaces.messages import (
     parse_deduct_rejected,
     parse_payment,
@@ -113,12 +113,12 @@ class TopicHandlers:
 
     def on_legacy_payment(self, event: v1.Event) -> TopicEventResponse:
         """The legacy payment topic (go-micro, raw): deduct; other event types are left alone."""
-        return self._one(event, self._parse_legacy_payment, self._deduct)
+        return self._one(event, self._parse_legacy_payment, self._deduct, self._go_trace(event))
 
     def on_legacy_rejected(self, event: v1.Event) -> TopicEventResponse:
         """The legacy compensation topic (go-micro, raw): the order service sent our success
         back; revert it."""
-        return self._one(event, self._parse_legacy_rejected, self._revert)
+        return self._one(event, self._parse_legacy_rejected, self._revert, self._go_trace(event))
 
     def on_dead_letter(self, event: v1.Event) -> TopicEventResponse:
         """<topic>.dead-letter of our own subscriptions: record what the sidecar gave up on.
@@ -138,6 +138,12 @@ class TopicHandlers:
 
     def _parse_rejected(self, data: bytes, message_id: str) -> RevertInventory:
         return parse_deduct_rejected(within_limit(data, self._max_bytes), message_id)
+
+    def _go_trace(self, event: v1.Event) -> str | None:
+        """The Go publisher's trace, from the record's Traceparent header: a raw record has no
+        Kafka headers for the sidecar to continue a trace from."""
+        data = _payload(event)
+        return traceparent_in(data) if len(data) <= self._max_bytes else None
 
     def _parse_legacy_payment(self, data: bytes, message_id: str) -> DeductInventory:
         assert self._legacy is not None, "subscribed only with the legacy bridge on"
@@ -182,19 +188,24 @@ class TopicHandlers:
         event: v1.Event,
         parse: Callable[[bytes, str], Command],
         decide: Callable[[Command], OperationResult],
+        traceparent: str | None = None,
     ) -> TopicEventResponse:
-        return self._observed(event, lambda work: _answer(work, event, parse, decide))
+        return self._observed(event, lambda work: _answer(work, event, parse, decide), traceparent)
 
     def _observed(
-        self, event: v1.Event, work: Callable[[Work], TopicEventResponse]
+        self,
+        event: v1.Event,
+        work: Callable[[Work], TopicEventResponse],
+        traceparent: str | None = None,
     ) -> TopicEventResponse:
-        """One message in its consumer span, counted; RETRY once shutdown has begun (the
-        message stays with the broker)."""
+        """One message in its consumer span (continuing the sidecar's delivery span, else
+        `traceparent`), counted; RETRY once shutdown has begun (the message stays with the
+        broker)."""
         topic = event.Subject() or ""  # the SDK sets it to the topic
         arrival = Arrival(
             f"{topic} process",
             SpanKind.CONSUMER,
-            context_from_traceparent(_sidecar_traceparent(event)),
+            context_from_traceparent(_sidecar_traceparent(event) or traceparent),
             {"messaging.destination.name": topic, "messaging.message.id": event.EventID()},
         )
         return observed(
