@@ -71,10 +71,14 @@ class Settings(BaseSettings):
     legacy_wire: Literal["off", "v7", "bare"] = Field(
         "off", description="Also speak the go-micro format of this Go order service era"
     )
-    legacy_topic_payment_succeeded: str | None = None
-    legacy_topic_deduct_succeeded: str | None = None
-    legacy_topic_deduct_refused: str | None = None
-    legacy_topic_deduct_rejected: str | None = None
+    legacy_topic_payment_succeeded: str | None = Field(None, description="Paid orders, in")
+    legacy_topic_deduct_succeeded: str | None = Field(None, description="Deductions, out")
+    legacy_topic_deduct_refused: str | None = Field(
+        None, description="Refusals, out: where the order service reverts the payment"
+    )
+    legacy_topic_deduct_rejected: str | None = Field(
+        None, description="Our successes the order service sent back, in: compensation"
+    )
 
     app_id: str = "product-service"
     app_api_token: SecretStr | None = Field(
