@@ -223,3 +223,12 @@ def test_an_unknown_era_is_refused() -> None:
 
 def test_legacy_topics_are_not_checked_while_the_bridge_is_off() -> None:
     assert Settings(legacy_topic_payment_succeeded="OnPaymentSuccess").legacy_topics is None
+
+
+def test_the_cli_refuses_a_bridge_sharing_the_contracts_topics(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PRODUCT_LEGACY_WIRE", "bare")
+
+    assert main(["db", "current"]) == EXIT_BAD_SETTINGS
+    assert "is also PRODUCT_TOPIC_PAYMENT_SUCCEEDED" in capsys.readouterr().err
