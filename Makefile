@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 UV     := PYTHON=$(PYTHON) scripts/uv
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: install lock demo run soak test test-unit test-integration test-smoke test-e2e test-faults test-deploy test-alerts prometheusrule lint infra-up infra-down infra-status bench clean
+.PHONY: install lock demo run soak test test-unit test-integration test-smoke test-e2e test-faults test-deploy test-alerts test-legacy-peer prometheusrule lint infra-up infra-down infra-status bench clean
 
 install: $(STAMP)
 
@@ -33,10 +33,16 @@ run: install
 	scripts/run $(PROFILE)
 
 ## Everything: unit (with the benchmark's pure parts, bench/tests), integration (SQLite and
-## MariaDB), infrastructure smoke tests, alert rules, end-to-end, faults and deployment.
+## MariaDB), infrastructure smoke tests, alert rules, end-to-end, faults and deployment; and
+## the Go unit tests of the legacy peer (tools/legacy_peer).
 test: install
 	scripts/infra up
+	cd tools/legacy_peer && go test ./...
 	$(PY) -m pytest tests bench/tests
+
+## The legacy peer's Go unit tests: its protobuf encodings, header set, dispatch, dead letters.
+test-legacy-peer:
+	cd tools/legacy_peer && go test ./...
 
 test-unit: install
 	$(PY) -m pytest tests/unit bench/tests
@@ -69,7 +75,8 @@ soak: install
 	scripts/soak $(SOAK_ARGS)
 
 ## Deployment: Dockerfile (hadolint), the wheel in a clean venv, k8s/ rendered by kustomize and
-## validated (Kubernetes and Dapr CRD schemas), k8s/'s Dapr resources and Consul in real daprd.
+## validated (Kubernetes and Dapr CRD schemas), the pod the Dapr injector's own patch code makes
+## of it (tools/injector), k8s/'s Dapr resources and Consul in real daprd.
 test-deploy: install
 	scripts/infra up
 	$(PY) -m pytest tests/deploy

@@ -74,7 +74,10 @@ def deliver(
     data: bytes,
     message_id: str = "m-1",
     content_type: str = "application/json",
+    metadata: Sequence[tuple[str, str]] = (),
 ) -> int:
+    """One message as daprd sends it (`metadata`: what it sends as gRPC metadata with it, the
+    message's pub/sub metadata such as the Kafka partition)."""
     request = callback.TopicEventRequest(
         id=message_id,
         source="order-service",
@@ -85,7 +88,7 @@ def deliver(
         topic=topic,
         pubsub_name="pubsub",
     )
-    return int(channel.daprd.OnTopicEvent(request).status)
+    return int(channel.daprd.OnTopicEvent(request, metadata=metadata).status)
 
 
 def deliver_raw(channel: Channel, topic: str, data: bytes) -> int:
@@ -104,15 +107,18 @@ def deliver_bulk(
     topic: str,
     *entries: tuple[str, bytes],
     metadata: Sequence[tuple[str, str | bytes]] = (),
+    entry_metadata: dict[str, str] | None = None,
 ) -> list[int]:
     """A bulk delivery as daprd sends it; the answers in entry order."""
-    request = bulk_request(topic, *entries)
+    request = bulk_request(topic, *entries, entry_metadata=entry_metadata)
     response = channel.daprd.OnBulkTopicEvent(request, metadata=metadata)
     assert [s.entry_id for s in response.statuses] == [str(i) for i in range(len(entries))]
     return [int(s.status) for s in response.statuses]
 
 
-def bulk_request(topic: str, *entries: tuple[str, bytes]) -> callback.TopicEventBulkRequest:
+def bulk_request(
+    topic: str, *entries: tuple[str, bytes], entry_metadata: dict[str, str] | None = None
+) -> callback.TopicEventBulkRequest:
     return callback.TopicEventBulkRequest(
         id="bulk-1",
         topic=topic,
@@ -125,6 +131,7 @@ def bulk_request(topic: str, *entries: tuple[str, bytes]) -> callback.TopicEvent
                 cloud_event=callback.TopicEventCERequest(
                     id=message_id, data=data, data_content_type="application/json"
                 ),
+                metadata=entry_metadata or {},
             )
             for index, (message_id, data) in enumerate(entries)
         ],

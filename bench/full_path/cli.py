@@ -43,7 +43,7 @@ from bench.full_path.config import (
 from bench.full_path.metrics import RunResult
 from bench.full_path.report import cell, format_table, say, write_outputs
 from bench.full_path.runner import Bench
-from bench.full_path.scenarios import scenarios
+from bench.full_path.scenarios import scale_summary, scenarios
 from devstack.net import port_open
 
 if TYPE_CHECKING:
@@ -65,9 +65,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scenario",
-        choices=("steady", "burst", "hot", "rates", "all"),
+        choices=("steady", "burst", "hot", "rates", "scale", "all"),
         default="all",
-        help="rates: one --duration run at each --ladder rate, no search (to compare settings)",
+        help="rates: one --duration run at each --ladder rate, no search (to compare settings);"
+        " scale: a steady and a hot run at --rate (default 500) on each --replicas/--partitions",
     )
     parser.add_argument("--quick", action="store_true", help="10 s probes, 20 s runs")
     parser.add_argument("--probe-seconds", type=float, help="length of a probe (default 15)")
@@ -109,9 +110,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--gap-seconds", type=float, default=3, help="pause between runs")
     parser.add_argument(
         "--partitions",
-        type=int,
-        default=1,
-        help="partitions of the topics (1: one service replica batches best; see README)",
+        default="1",
+        help="partitions of the topics (1: one service replica batches best; see README); a"
+        " comma list runs each, `N` meaning as many as replicas, e.g. 6,N",
+    )
+    parser.add_argument(
+        "--replicas",
+        default="1",
+        help="product-service replicas, each beside its own daprd on one consumer group; a"
+        " comma list (1,2,3) runs the scenario on each, on a stack of its own",
     )
     parser.add_argument(
         "--app-env",
@@ -144,13 +151,33 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     try:
         args.ladder_rates = parse_ladder(args.ladder)
         args.app_env_map = parse_app_env(args.app_env)
+        args.configs = parse_configs(args.replicas, args.partitions)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.scenario == "scale" and args.rate is None:
+        args.rate = 500.0
     if args.scenario in ("burst", "hot") and args.rate is None:
         parser.error(f"--scenario {args.scenario} without steady needs --rate")
     if args.skus < LINES_PER_ORDER + 1:
         parser.error("--skus must be at least 4")
     return args
+
+
+def parse_configs(replicas: str, partitions: str) -> list[tuple[int, int]]:
+    """(replicas, partitions) to run, in order: every replica count on every partition count
+    (`N`: as many partitions as replicas), each pair once."""
+    counts = [int(n) for n in replicas.split(",") if n.strip()]
+    if not counts or min(counts) < 1:
+        raise ValueError(f"--replicas wants positive counts, not {replicas!r}")
+    configs: list[tuple[int, int]] = []
+    for n in counts:
+        for token in (t.strip() for t in partitions.split(",") if t.strip()):
+            p = n if token.upper() == "N" else int(token)
+            if p < n:
+                raise ValueError(f"{n} replicas need at least {n} partitions, not {p}")
+            if (n, p) not in configs:
+                configs.append((n, p))
+    return configs
 
 
 def parse_app_env(items: Sequence[str]) -> dict[str, str]:
@@ -225,13 +252,81 @@ def fresh_database() -> None:
         engine.dispose()
 
 
+def start_stack(
+    args: argparse.Namespace, stamp: str, token: str, replicas: int, partitions: int
+) -> Stack:
+    """A stack of its own per configuration: its topics (with `partitions`) and its group."""
+
+    suffix = f"bench-{token}-{replicas}r{partitions}p"
+    say(
+        f"stack: {replicas} product-service replica(s), each beside its daprd, full profile, "
+        f"{partitions} partitions, trace sampling {args.trace_sampling:g}, "
+        f"topics *.{suffix}, app env {args.app_env_map or '{}'}"
+    )
+    stack = Stack(
+        profile="full",
+        run_dir=ROOT
+        / ".local"
+        / "bench"
+        / f"full_path-{stamp}-{token}"
+        / f"{replicas}r{partitions}p",
+        database_url=DATABASE_URL,
+        consumer_group=f"product-consumer-{suffix}",
+        topic_suffix=suffix,
+        log_level=args.daprd_log_level,
+        partitions=partitions,
+        trace_sampling=args.trace_sampling,
+    )
+    try:
+        stack.start_product(env=args.app_env_map, replicas=replicas)
+    except BaseException:
+        close_stack(stack)
+        raise
+    for app in stack.products:
+        say(f"  {app.name}: app pid {app.pid} (HTTP {app.http_port}), daprd pid {app.sidecar.pid}")
+    say(f"logs in {stack.run_dir.relative_to(ROOT)}")
+    return stack
+
+
+def close_stack(stack: Stack) -> None:
+    codes = stack.close()
+    say("stopped: " + ", ".join(f"{name} exit {code}" for name, code in codes.items()))
+
+
+def run_config(
+    args: argparse.Namespace, bench: Bench, report: dict[str, Any], replicas: int, partitions: int
+) -> list[RunResult]:
+    """Seed, warm up and run the scenario on one stack; its report entries under its key when
+    several configurations run."""
+    say(f"seeding {args.skus} SKUs with stock {args.stock} each")
+    bench.seed()
+    bench.connect()
+    part = (
+        report
+        if len(args.configs) == 1
+        else report.setdefault("configs", {}).setdefault(
+            f"{replicas} replicas, {partitions} partitions", {}
+        )
+    )
+    part["processes"] = bench.processes.pids if bench.processes else {}
+    warmup = bench.run("warmup", "warmup", 50, 2, quiet=True)
+    part["warmup"] = warmup.to_json()
+    say(
+        f"warm-up: {warmup.orders} orders, p50 {warmup.latency_ms['p50']} ms, "
+        f"{'correct' if warmup.correct else 'INCORRECT'}"
+    )
+    if not warmup.correct or not warmup.outcomes_received:
+        raise RuntimeError(f"warm-up failed: {warmup.correctness['problems']}")
+    report.setdefault("warmups_correct", []).append(warmup.correct)
+    return scenarios(args, bench, part)
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from devstack import Stack
 
     signal.signal(signal.SIGTERM, _interrupt)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -261,40 +356,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         report["db_ceiling"] = None if args.no_db_ceiling else db_ceiling(args, stamp)
         fresh_database()
-        say(
-            f"stack: product service + daprd, full profile, {args.partitions} partitions, "
-            f"trace sampling {args.trace_sampling:g}, "
-            f"topics *.bench-{token}, app env {args.app_env_map or '{}'}"
-        )
-        stack = Stack(
-            profile="full",
-            run_dir=ROOT / ".local" / "bench" / f"full_path-{stamp}-{token}",
-            database_url=DATABASE_URL,
-            consumer_group=f"product-consumer-bench-{token}",
-            topic_suffix=f"bench-{token}",
-            log_level=args.daprd_log_level,
-            partitions=args.partitions,
-            trace_sampling=args.trace_sampling,
-        )
-        product = stack.start_product(env=args.app_env_map)
-        say(
-            f"stack up: app pid {product.pid} (HTTP {product.http_port}), daprd pid "
-            f"{product.sidecar.pid}; logs in {stack.run_dir.relative_to(ROOT)}"
-        )
-        bench = Bench(args, stack, product)
-        say(f"seeding {args.skus} SKUs with stock {args.stock} each")
-        bench.seed()
-        bench.connect()
-        report["processes"] = bench.processes.pids if bench.processes else {}
-        warmup = bench.run("warmup", "warmup", 50, 2, quiet=True)
-        report["warmup"] = warmup.to_json()
-        say(
-            f"warm-up: {warmup.orders} orders, p50 {warmup.latency_ms['p50']} ms, "
-            f"{'correct' if warmup.correct else 'INCORRECT'}"
-        )
-        if not warmup.correct or not warmup.outcomes_received:
-            raise RuntimeError(f"warm-up failed: {warmup.correctness['problems']}")
-        runs = scenarios(args, bench, report)
+        for replicas, partitions in args.configs:
+            stack = start_stack(args, stamp, token, replicas, partitions)
+            bench = Bench(args, stack, stack.products)
+            runs += run_config(args, bench, report, replicas, partitions)
+            bench.close()
+            close_stack(stack)
+            bench = stack = None
     except KeyboardInterrupt:
         failure = "interrupted"
     except Exception as exc:
@@ -304,17 +372,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if bench is not None:
             bench.close()
         if stack is not None:
-            codes = stack.close()
-            say("stopped: " + ", ".join(f"{name} exit {code}" for name, code in codes.items()))
+            close_stack(stack)
     best = (report.get("steady") or {}).get("best_rate")
     ceiling = (report.get("db_ceiling") or {}).get("best_orders_per_second")
     report["ratio_full_path_to_db"] = round(best / ceiling, 3) if best and ceiling else None
     report["failure"] = failure
-    correct = (
-        failure is None
-        and all(r.correct for r in runs)
-        and bool(report.get("warmup", {}).get("correct"))
-    )
+    warmups = report.get("warmups_correct", [])
+    correct = failure is None and all(r.correct for r in runs) and bool(warmups) and all(warmups)
     report["correct"] = correct
     write_outputs(report, runs, stamp)
     print()
@@ -335,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{throughput['achieved_per_s']:.1f}/s, p99 {cell(throughput['p99_ms'])} ms, "
             + ("kept up" if throughput["kept_up"] else "did not keep up")
         )
+    for line in scale_summary(runs):
+        print(line)
     if failure:
         print(f"FAILED: {failure}")
     for run in runs:

@@ -96,6 +96,10 @@ class RunResult:
     first_order_id: int
     hot_sku: int | None
     started_at: float  # seconds since the stack was up
+    replicas: int = 1
+    partitions: int = 1
+    # MariaDB's row lock waits over the run (count, milliseconds waited).
+    row_lock_waits: dict[str, int] = field(default_factory=dict)
     produced_per_s: float = 0.0
     achieved_per_s: float = 0.0
     outcomes_in_window: int = 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,36 +39,43 @@ def infra_pid(name: str) -> int | None:
 
 
 class Processes:
-    """CPU seconds (user + system, with child processes) and RSS of the measured processes."""
+    """CPU seconds (user + system, with child processes) and RSS of the measured processes; a
+    name may stand for several processes (the replicas' apps, their daprds), summed."""
 
-    def __init__(self, pids: Mapping[str, int | None]) -> None:
+    def __init__(self, pids: Mapping[str, int | Sequence[int] | None]) -> None:
         import psutil
 
         self._psutil = psutil
-        self.pids = dict(pids)
-        self.procs: dict[str, Any] = {}
-        for name, pid in pids.items():
-            try:
-                self.procs[name] = psutil.Process(pid) if pid else None
-            except psutil.Error:
-                self.procs[name] = None
+        self.pids: dict[str, list[int]] = {name: _pid_list(pid) for name, pid in pids.items()}
+        self.procs: dict[str, list[Any]] = {}
+        for name, listed in self.pids.items():
+            self.procs[name] = []
+            for pid in listed:
+                try:
+                    self.procs[name].append(psutil.Process(pid))
+                except psutil.Error:
+                    pass
+
+    def missing(self) -> list[str]:
+        return [name for name, listed in self.pids.items() if not listed]
 
     def _family(self, name: str) -> list[Any]:
-        """The process, and for the app its children (the bench's own children are the app
-        and daprd, measured on their own)."""
-        proc = self.procs.get(name)
-        if proc is None:
-            return []
+        """The processes, and for the apps their children (the bench's own children are the
+        apps and daprds, measured on their own)."""
+        procs = self.procs.get(name, [])
         if name != "app":
-            return [proc]
-        try:
-            return [proc, *proc.children(recursive=True)]
-        except self._psutil.Error:
-            return [proc]
+            return list(procs)
+        family: list[Any] = []
+        for proc in procs:
+            try:
+                family += [proc, *proc.children(recursive=True)]
+            except self._psutil.Error:
+                family.append(proc)
+        return family
 
     def cpu(self) -> dict[str, float | None]:
         totals: dict[str, float | None] = {}
-        for name in self.procs:
+        for name in self.pids:
             family = self._family(name)
             total: float | None = None
             for proc in family:
@@ -95,6 +102,12 @@ class Processes:
         total = float(sum(times))
         idle = times.idle + getattr(times, "iowait", 0.0)
         return total - idle, total
+
+
+def _pid_list(pid: int | Sequence[int] | None) -> list[int]:
+    if pid is None:
+        return []
+    return [pid] if isinstance(pid, int) else [p for p in pid if p]
 
 
 class Monitor:

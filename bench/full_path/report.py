@@ -19,6 +19,8 @@ def say(message: str) -> None:
 
 TABLE_COLUMNS: tuple[tuple[str, int], ...] = (
     ("run", 24),
+    ("N", 2),
+    ("P", 2),
     ("target/s", 8),
     ("prod/s", 7),
     ("achv/s", 7),
@@ -35,6 +37,7 @@ TABLE_COLUMNS: tuple[tuple[str, int], ...] = (
     ("outbox", 6),
     ("drain s", 7),
     ("busy%", 5),
+    ("lockw", 5),
     ("sust", 4),
     ("correct", 7),
 )
@@ -52,6 +55,8 @@ def table_row(run: RunResult) -> list[str]:
     lat, cpu = run.latency_ms, run.cpu_s_per_1000
     return [
         run.name,
+        cell(run.replicas),
+        cell(run.partitions),
         cell(run.target_rate, 0),
         cell(run.produced_per_s),
         cell(run.achieved_per_s),
@@ -68,6 +73,7 @@ def table_row(run: RunResult) -> list[str]:
         cell(run.outbox_peak),
         cell(run.drain_seconds),
         cell(run.machine_busy_pct, 0),
+        cell(run.row_lock_waits.get("waits")),
         "yes" if run.sustained else "no",
         "yes" if run.correct else "NO",
     ]

@@ -35,6 +35,9 @@ from bench.full_path.metrics import RunResult, judge, latency_cdf, latency_summa
 from bench.full_path.processes import Monitor, Processes, infra_pid
 from bench.full_path.report import cell, say
 
+# What RunResult.row_lock_waits holds, from SHOW GLOBAL STATUS.
+ROW_LOCK_COUNTERS = {"waits": "Innodb_row_lock_waits", "time_ms": "Innodb_row_lock_time"}
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -43,10 +46,11 @@ if TYPE_CHECKING:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, stack: Stack, product: App) -> None:
+    def __init__(self, args: argparse.Namespace, stack: Stack, replicas: Sequence[App]) -> None:
         self.args = args
         self.stack = stack
-        self.product = product
+        self.replicas = list(replicas)
+        self.product = self.replicas[0]  # its HTTP operator views answer for the database
         self.rng = random.Random(args.seed)
         self.id_base = (int(time.time()) % 10**6) * 10**9  # below 2**53, unique per invocation
         self.run_count = 0
@@ -89,7 +93,7 @@ class Bench:
         )
         self.producer = PaymentProducer(brokers, wire(PAYMENT_TOPIC))
         self.processes = self.find_processes()
-        missing = [name for name, pid in self.processes.pids.items() if pid is None]
+        missing = self.processes.missing()
         if missing:
             say(f"WARNING: no pid found for {missing}; their CPU is not measured")
         assert self.product.http_port is not None
@@ -102,8 +106,8 @@ class Bench:
         """The measured processes now (the shared infrastructure may have been restarted)."""
         return Processes(
             {
-                "app": self.product.pid,
-                "daprd": self.product.sidecar.pid,
+                "app": [app.pid for app in self.replicas if app.pid],
+                "daprd": [app.sidecar.pid for app in self.replicas if app.sidecar.pid],
                 **{name: infra_pid(name) for name in INFRA_PORTS},
                 "bench": os.getpid(),
             }
@@ -150,9 +154,10 @@ class Bench:
     ) -> RunResult:
         reader, producer, monitor = self.reader, self.producer, self.monitor
         assert reader and producer and monitor
-        dead = self.product.exit_reason() or self.product.sidecar.exit_reason()
-        if dead is not None:
-            raise RuntimeError(f"{dead}; logs in {self.stack.run_dir}")
+        for app in self.replicas:
+            dead = app.exit_reason() or app.sidecar.exit_reason()
+            if dead is not None:
+                raise RuntimeError(f"{dead}; logs in {self.stack.run_dir}")
         processes = self.processes = self.find_processes()
         first_id = self.id_base + self.run_count * RUN_ID_SPACING + 1
         self.run_count += 1
@@ -168,6 +173,7 @@ class Bench:
         tracker = Tracker(first_id, produce_times, reader, cursor=len(reader.arrivals))
         inflight_peak = 0
         cpu0, machine0 = processes.cpu(), processes.machine()
+        locks0 = self.row_locks()
         errors0 = producer.errors
         t0 = time.monotonic()
         window_end = t0 + seconds
@@ -207,6 +213,7 @@ class Bench:
             tick(now, "load")
             time.sleep(min(0.02, max(window_end - now, 0)))
         cpu1, machine1 = processes.cpu(), processes.machine()
+        locks1 = self.row_locks()
         unflushed = producer.flush(30)
         # The drain period: a sustained run has every outcome by its end.
         drain_end = window_end + self.args.drain_seconds
@@ -243,7 +250,10 @@ class Bench:
             first_order_id=first_id,
             hot_sku=hot_sku[1] if hot_sku else None,
             started_at=round(t0 - self.up_at, 3),
+            replicas=len(self.replicas),
+            partitions=self.stack.partitions,
         )
+        result.row_lock_waits = {key: locks1[key] - locks0[key] for key in ROW_LOCK_COUNTERS}
         receipts = tracker.receipts
         got = [r for r in receipts if r is not None]
         result.latencies = [
@@ -313,6 +323,16 @@ class Bench:
         )
         time.sleep(self.args.gap_seconds)
         return result
+
+    def row_locks(self) -> dict[str, int]:
+        """MariaDB's row lock counters (waits, and milliseconds waited) since it started."""
+        from sqlalchemy import text
+
+        assert self.engine is not None
+        with self.engine.connect() as c:
+            rows = c.execute(text("SHOW GLOBAL STATUS LIKE 'Innodb_row_lock%'"))
+            status = {str(name): int(value) for name, value in rows}
+        return {key: status.get(variable, 0) for key, variable in ROW_LOCK_COUNTERS.items()}
 
     def _wait_outbox_empty(self, log: Callable[[str], None], timeout: float = 60) -> None:
         assert self.monitor is not None

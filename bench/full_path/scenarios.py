@@ -81,6 +81,13 @@ class RateSearch:
 
 def scenarios(args: argparse.Namespace, bench: Bench, report: dict[str, Any]) -> list[RunResult]:
     runs: list[RunResult] = []
+    if args.scenario == "scale":
+        label = f"{len(bench.replicas)}r/{bench.stack.partitions}p"
+        bench.measure(runs, f"{label} steady {args.rate:g}", "scale", args.rate, args.duration)
+        bench.measure(
+            runs, f"{label} hot {args.rate:g}", "scale-hot", args.rate, args.duration, hot=True
+        )
+        return runs
     if args.scenario == "rates":
         for rate in args.ladder_rates:
             bench.measure(runs, f"rate {rate:g}", "rates", rate, args.duration)
@@ -159,3 +166,43 @@ def scenarios(args: argparse.Namespace, bench: Bench, report: dict[str, Any]) ->
         assert base is not None
         bench.measure(runs, f"hot {base:g}", "hot", base, args.duration, hot=True)
     return runs
+
+
+MEASURED = ("app", "daprd", "kafka", "mariadb")
+COLLAPSE_LIMIT = 1.25  # N replicas may use at most this times one replica's CPU per order
+
+
+def scale_summary(runs: Sequence[RunResult]) -> list[str]:
+    """CPU per 1,000 orders of each replica count against one replica's at the same rate and
+    scenario (the collapse check: at most COLLAPSE_LIMIT), when several counts ran."""
+    if len({r.replicas for r in runs}) < 2:
+        return []
+    lines = [
+        "CPU s per 1,000 orders (app+daprd+kafka+mariadb) against 1 replica, "
+        f"limit {COLLAPSE_LIMIT}x:"
+    ]
+    for run in runs:
+        one = next(
+            (
+                r
+                for r in runs
+                if r.replicas == 1
+                and r.scenario == run.scenario
+                and r.target_rate == run.target_rate
+            ),
+            None,
+        )
+        mine, theirs = total_cpu(run), total_cpu(one) if one else None
+        ratio = round(mine / theirs, 2) if mine and theirs else None
+        verdict = "" if ratio is None else (" ok" if ratio <= COLLAPSE_LIMIT else " COLLAPSE")
+        lines.append(f"  {run.name}: {cell(mine, 3)} s, {cell(ratio, 2)}x{verdict}")
+    return lines
+
+
+def total_cpu(run: RunResult) -> float | None:
+    values = [run.cpu_s_per_1000.get(name) for name in MEASURED]
+    return (
+        round(sum(v for v in values if v is not None), 3)
+        if all(v is not None for v in values)
+        else None
+    )

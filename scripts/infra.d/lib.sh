@@ -171,11 +171,14 @@ go_build_cached() {
     say "$name: building $pkg from $moddir into $out (cold: several minutes on 2 cores; log: $log)"
     : >"$log"
     ( cd "$moddir" && go build -v -trimpath -buildvcs=false "$@" -o "$out.tmp.$$" "$pkg" ) >>"$log" 2>&1 &
-    local bpid=$!
+    local bpid=$! last=$t0
+    # Polls each second (a build from warm Go caches takes about one), reports every 15 s.
     while kill -0 "$bpid" 2>/dev/null; do
-        sleep 15
-        kill -0 "$bpid" 2>/dev/null && \
-            say "  still building $name ($(( $(now_s) - t0 ))s, $(grep -vc '^go: downloading' "$log") packages compiled, $(grep -c '^go: downloading' "$log") modules downloaded)"
+        sleep 1
+        if kill -0 "$bpid" 2>/dev/null && (( $(now_s) - last >= 15 )); then
+            last=$(now_s)
+            say "  still building $name ($(( last - t0 ))s, $(grep -vc '^go: downloading' "$log") packages compiled, $(grep -c '^go: downloading' "$log") modules downloaded)"
+        fi
     done
     if ! wait "$bpid"; then
         rm -f "$out.tmp.$$"

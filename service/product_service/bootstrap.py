@@ -17,13 +17,18 @@ from sqlalchemy import Engine
 from product_service import __version__
 from product_service.application.dead_letters import DeadLetters, DeadLetterStore
 from product_service.application.ports import (
+    AlwaysHeld,
     Clock,
     DistributedLock,
+    Lease,
     NoLock,
     SystemClock,
     UnitOfWork,
 )
 from product_service.application.service import InventoryService
+from product_service.infrastructure import retention as retention_job
+from product_service.infrastructure import sweeper as outbox_sweeper
+from product_service.infrastructure.dapr.lease import DaprLease
 from product_service.infrastructure.dapr.lock import DaprLock
 from product_service.infrastructure.dapr.publisher import DaprPublisher
 from product_service.infrastructure.dapr.sidecar import Sidecar
@@ -49,8 +54,8 @@ class Adapters:
     uow_factory: Callable[[], UnitOfWork] | None = None  # e.g. in memory (its engine unused)
     clock: Clock | None = None
     lock: DistributedLock | None = None  # per-order lock
-    lease: DistributedLock | None = None  # the sweeper's lease
-    retention_lease: DistributedLock | None = None  # the retention job's lease
+    lease: Lease | None = None  # the sweeper's lease
+    retention_lease: Lease | None = None  # the retention job's lease
     publisher: Publisher | None = None
     dead_letter_store: DeadLetterStore | None = None
 
@@ -58,8 +63,8 @@ class Adapters:
 @dataclass(frozen=True)
 class Locks:
     order: DistributedLock
-    sweeper_lease: DistributedLock
-    retention_lease: DistributedLock
+    sweeper_lease: Lease
+    retention_lease: Lease
 
 
 @dataclass(frozen=True)
@@ -153,16 +158,24 @@ def _raw_topics(settings: Settings) -> frozenset[str]:
 def _locks(settings: Settings, sidecar: Sidecar, given: Adapters) -> Locks:
     """The Dapr lock store when one is named (PRODUCT_LOCK_STORE_NAME), else no locks."""
 
-    def dapr_lock(**options: Any) -> DistributedLock:
-        if not settings.lock_store_name:
-            return NoLock()
+    def dapr_lock(expiry_seconds: int, **options: Any) -> DaprLock:
         store, owner = settings.lock_store_name, settings.app_id
-        return DaprLock(sidecar, store, owner, settings.lock_expiry_seconds, **options)
+        return DaprLock(sidecar, store, owner, expiry_seconds, **options)
 
+    def lease(resource: str, name: str) -> Lease:
+        if not settings.lock_store_name:
+            return AlwaysHeld()
+        lock = dapr_lock(settings.lease_seconds, kind=f"{name}_lease")
+        return DaprLease(lock, resource, name)
+
+    order_lock: DistributedLock = NoLock()
+    if settings.lock_store_name:
+        wait = settings.lock_wait_seconds
+        order_lock = dapr_lock(settings.lock_expiry_seconds, wait_seconds=wait)
     return Locks(
-        given.lock or dapr_lock(wait_seconds=settings.lock_wait_seconds),
-        given.lease or dapr_lock(kind="sweeper_lease"),
-        given.retention_lease or dapr_lock(kind="retention_lease"),
+        given.lock or order_lock,
+        given.lease or lease(outbox_sweeper.LEASE, "sweeper"),
+        given.retention_lease or lease(retention_job.LEASE, "retention"),
     )
 
 
@@ -184,7 +197,7 @@ def _sweeper(
     settings: Settings,
     outbox: SqlOutboxStore,
     publisher: Publisher,
-    lease: DistributedLock,
+    lease: Lease,
     relay: OutboxRelay,
     clock: Clock,
 ) -> OutboxSweeper:
@@ -200,9 +213,7 @@ def _sweeper(
     )
 
 
-def _retention(
-    settings: Settings, engine: Engine, lease: DistributedLock, clock: Clock
-) -> RetentionJob:
+def _retention(settings: Settings, engine: Engine, lease: Lease, clock: Clock) -> RetentionJob:
     return RetentionJob(
         SqlRetentionStore(engine),
         lease,
@@ -210,6 +221,6 @@ def _retention(
         [Policy(retained, getattr(settings, retained.setting)) for retained in RETAINED],
         interval_seconds=settings.retention_interval.total_seconds(),
         batch_size=settings.retention_batch_size,
-        # The lease cannot be renewed: a pass ends well before it expires.
-        budget_seconds=settings.lock_expiry_seconds / 2,
+        # A held lease has at least half its term left (dapr/lease.py): a pass ends before it.
+        budget_seconds=settings.lease_seconds / 2,
     )

@@ -1,10 +1,10 @@
 """Fixtures for the deployment tests: k8s/ rendered by kustomize, Dapr's and the Prometheus
-Operator's CRDs, daprd.
+Operator's CRDs, daprd, the Dapr sidecar injector's patch code (tools/injector).
 
-kustomize comes from `scripts/infra up kustomize` (built with Go into the project cache); the
-Dapr CRDs are read from the Dapr Go module that tools/daprd pins, the Prometheus Operator's from
-its Go module (PROMETHEUS_OPERATOR), both in Go's module cache, at test time. Missing pieces skip
-locally and fail under CI=true (tests/ci.py).
+kustomize and the injector come from `scripts/infra up kustomize injector` (built with Go into
+the project cache); the Dapr CRDs are read from the Dapr Go module that tools/daprd pins, the
+Prometheus Operator's from its Go module (PROMETHEUS_OPERATOR), both in Go's module cache, at
+test time. Missing pieces skip locally and fail under CI=true (tests/ci.py).
 """
 
 from __future__ import annotations
@@ -48,6 +48,16 @@ def kustomize() -> str:
     path = _infra_path("kustomize")
     if path is None:
         unavailable("kustomize", "no kustomize binary (scripts/infra kustomize-path printed none)")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def injector() -> str:
+    """tools/injector: the Dapr sidecar injector's own patch code, built by scripts/infra."""
+    path = _infra_path("injector")
+    if path is None:
+        unavailable("injector", "no injector binary (scripts/infra injector-path printed none)")
     assert path is not None
     return path
 

@@ -267,3 +267,29 @@ def test_the_podmonitor_scrapes_app_and_sidecar_as_the_jobs_the_rules_name(
     http_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "http")
     metrics_port = int(pod["metadata"]["annotations"]["dapr.io/metrics-port"])
     assert ports == {http_port, metrics_port}
+
+
+# The pub/sub component states the partition count its topics are created with (k8s/ creates no
+# topic; see the annotation's comment in k8s/base/dapr/pubsub.yaml).
+TOPIC_PARTITIONS = "product-service/topic-partitions"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_topics_have_a_partition_for_every_replica_the_autoscaler_may_run(
+    rendered: dict[str, list[Doc]], overlay: str
+) -> None:
+    docs = rendered[overlay]
+    partitions = int(one(docs, "Component", "pubsub")["metadata"]["annotations"][TOPIC_PARTITIONS])
+    hpa = one(docs, "HorizontalPodAutoscaler", "product-service")["spec"]
+    deployment = one(docs, "Deployment", "product-service")
+    assert hpa["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": deployment["metadata"]["name"],
+    }
+    # Kafka gives each member of the consumer group a share of the partitions: beyond their
+    # count a replica gets none (DESIGN.md section 10).
+    assert hpa["minReplicas"] <= hpa["maxReplicas"] <= partitions
+    assert deployment["spec"]["replicas"] <= hpa["maxReplicas"]
+    # Stated where both are set: the HPA names the annotation that holds the count.
+    assert TOPIC_PARTITIONS in (REPO_ROOT / "k8s" / "base" / "hpa.yaml").read_text()

@@ -34,8 +34,12 @@ class Row:
     doubled: int = 0
     dead_lettered: int = 0
     poison: int = 0
+    settle_seconds: float | None = None  # end of the fault -> every earlier order's outcome read
+    # A replacement (restarted app or replica) ready -> its first processed payment; the
+    # longest of the scenario's replacements.
     recover_seconds: float | None = None
     note: str = ""
+    replicas: int = 1
     problems: list[str] = field(default_factory=list)
 
 
@@ -101,9 +105,17 @@ def wait_for_outcomes(observer: Observer, orders: Iterable[Paid], timeout: float
     return True
 
 
-def check(world: World, observer: Observer, plan: Plan, row: Row, timeout: float = 300) -> Row:
+def check(
+    world: World,
+    observer: Observer,
+    plan: Plan,
+    row: Row,
+    timeout: float = 300,
+    reverted: bool = False,
+) -> Row:
     """Waits (up to `timeout`) for every outcome and for the plan's outbox rows to be
-    published, then fills `row`."""
+    published, then fills `row`. With `reverted`, every order was also rejected (a revert):
+    each must have been deducted and given back, or refused, exactly once."""
     deadline = time.monotonic() + timeout
     settled = wait_for_outcomes(observer, plan.orders, timeout)
     # The plan's own rows: the table is shared with other sessions and earlier runs.
@@ -115,7 +127,7 @@ def check(world: World, observer: Observer, plan: Plan, row: Row, timeout: float
     if plan.poison:
         observer.dead.wait_count(lambda r: _poison_of(plan, r) is not None, len(plan.poison))
     observer.dead.drain(2)
-    _check_orders(world, observer, plan, row)
+    (_check_reverted_orders if reverted else _check_orders)(world, observer, plan, row)
     _check_stock(world, plan, row)
     _check_dead_letters(observer.dead.records, plan, row)
     return row
@@ -182,6 +194,31 @@ def _judge(
     return False, False
 
 
+def _check_reverted_orders(world: World, observer: Observer, plan: Plan, row: Row) -> None:
+    """Deducted then given back, or refused because the revert came first: one deduct outcome
+    and one revert recorded, one deduct outcome event, and the order's ledger nets to zero."""
+    ids = [order.order_id for order in plan.orders]
+    inbox = _rows(world, "SELECT order_id, operation FROM inbox WHERE order_id IN :ids", ids)
+    ledger = _rows(
+        world, "SELECT order_id, sku_id, delta FROM stock_ledger WHERE order_id IN :ids", ids
+    )
+    operations_of = _group(inbox, lambda r: int(r.order_id), lambda r: str(r.operation))
+    net: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for entry in ledger:
+        net[int(entry.order_id)][int(entry.sku_id)] += int(entry.delta)
+    events = observer.events()
+    for order in plan.orders:
+        oid = order.order_id
+        operations, seen = sorted(operations_of.get(oid, [])), events.get(oid, {})
+        if operations != ["DEDUCT", "REVERT"] or len(seen) != 1:
+            row.problems.append(f"order {oid}: recorded {operations}, deduct events {seen}")
+            row.lost += "DEDUCT" not in operations or not seen
+        left = {sku: delta for sku, delta in net.get(oid, {}).items() if delta != 0}
+        if left:
+            row.problems.append(f"order {oid}: the ledger does not net to zero: {left}")
+            row.doubled += 1
+
+
 def _check_stock(world: World, plan: Plan, row: Row) -> None:
     sku_ids = sorted({sku.sku_id for order in plan.orders for sku, _ in order.lines})
     stock = dict(_pairs(world, "SELECT id, stock FROM skus WHERE id IN :ids", sku_ids))
@@ -241,7 +278,8 @@ def metric(product: Any, name: str, **labels: str) -> float:
     body = httpx.get(f"http://127.0.0.1:{product.http_port}/metrics", timeout=10).text
     wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     for line in body.splitlines():
-        if line.startswith(f"{name}{{") and _labels(line) == wanted:
+        unlabelled = not labels and line.startswith(f"{name} ")
+        if unlabelled or (line.startswith(f"{name}{{") and _labels(line) == wanted):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
 

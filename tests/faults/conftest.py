@@ -73,15 +73,40 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         return
     write = terminalreporter.write_line
     terminalreporter.section(f"fault suite (seed {SEED}, run {RUN_TOKEN})")
-    header = ("scenario", "orders", "lost", "doubled", "dead-lettered", "recover s", "note")
-    widths = (34, 6, 4, 7, 16, 9, 0)
+    header = (
+        "scenario",
+        "replicas",
+        "orders",
+        "lost",
+        "doubled",
+        "dead-lettered",
+        "settle s",
+        "recover s",
+        "note",
+    )
+    widths = (36, 8, 6, 4, 7, 16, 8, 9, 0)
     write("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
     for row in ROWS:
-        recover = f"{row.recover_seconds:.1f}" if row.recover_seconds is not None else "never"
+        settle = f"{row.settle_seconds:.1f}" if row.settle_seconds is not None else "never"
+        recover = f"{row.recover_seconds:.1f}" if row.recover_seconds is not None else "-"
         dead = f"{row.dead_lettered} ({row.poison} poison)"
-        cells = (row.scenario, row.orders, row.lost, row.doubled, dead, recover, row.note)
+        cells = (
+            row.scenario,
+            row.replicas,
+            row.orders,
+            row.lost,
+            row.doubled,
+            dead,
+            settle,
+            recover,
+            row.note,
+        )
         write("  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
     write(
-        "recover s: from the end of the fault until the outcome event of every order sent "
+        "settle s: from the end of the fault until the outcome event of every order sent "
         "before then was read from Kafka (no fault: from the stream's last message)"
+    )
+    write(
+        "recover s: from a replacement (restarted app or replica) being ready until it "
+        "answered its first payment delivery; the longest of the scenario's replacements"
     )

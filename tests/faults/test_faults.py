@@ -9,94 +9,26 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 
 import pytest
 
-from devstack.errors import DevstackError
 from devstack.gate import Gate
-from product_service.contract.product.v1 import product_service_pb2 as api
-from tests.e2e.world import PAID, World
-from tests.faults.check import Observer, Row, check, metric, outbox_backlog, wait_for_outcomes
-from tests.faults.conftest import ROWS
-from tests.faults.load import Message, Paid, Plan, Stream, demand, plan_orders
+from tests.e2e.world import World
+from tests.faults.check import metric, outbox_backlog
+from tests.faults.load import Message, Paid, Stream
+from tests.faults.scenario import (
+    RATE,
+    make_plan,
+    restart_measured,
+    run,
+    send_through_dapr,
+    start_product,
+)
 from tests.fullstack import PRODUCT_ENV, infra, require_managed
 
 pytestmark = pytest.mark.faults
-
-HOT_SKUS = 12
-RATE = 15.0  # orders per second
-Fault = Callable[[Stream], float]  # breaks something while the stream runs; when it was cleared
-
-
-def send_through_dapr(world: World) -> Callable[[Message], None]:
-    def send(message: Message) -> None:
-        if isinstance(message, Paid):
-            world.pay(message.order_id, message.lines)
-        else:
-            body, kind = message.body, message.content_type
-            world.sim.publish_raw(PAID, body, message.key, content_type=kind)
-
-    return send
-
-
-def make_plan(world: World, rng: random.Random, count: int, poison_every: int = 0) -> Plan:
-    """SKUs with stock for about 90% of the plan's demand: most orders succeed, the late ones
-    on a sold-out SKU fail, so both outcome topics carry events."""
-    refs = world.new_skus([(0, 0)] * HOT_SKUS)
-    plan = plan_orders(rng, refs, world.new_order_id, count, poison_every, world.token)
-    for sku_id, wanted in demand(plan.orders).items():
-        world.sim.product.AdjustStock(_restock(sku_id, int(wanted * 0.9) + 1), timeout=30)
-    return plan
-
-
-def _restock(sku_id: int, quantity: int) -> api.AdjustStockRequest:
-    return api.AdjustStockRequest(sku_id=sku_id, delta=quantity, reason="fault suite stock")
-
-
-def run(
-    world: World,
-    name: str,
-    plan: Plan,
-    fault: Fault | None = None,
-    send: Callable[[Message], None] | None = None,
-    note: str = "",
-) -> Row:
-    """Streams the plan while `fault` runs, checks the invariants, records and asserts."""
-    observer = Observer(world)
-    row = Row(name, len(plan.orders), note=note)
-    try:
-        stream = Stream(plan.messages, send or send_through_dapr(world), RATE).start()
-        if fault is not None:
-            cleared = fault(stream)
-            sent_before = [m for m in plan.messages[: stream.sent] if isinstance(m, Paid)]
-        else:
-            stream.finish()
-            cleared, sent_before = time.monotonic(), plan.orders
-        if wait_for_outcomes(observer, sent_before, timeout=300):
-            row.recover_seconds = time.monotonic() - cleared
-        stream.finish()
-        check(world, observer, plan, row)
-    finally:
-        observer.close()
-    ROWS.append(row)
-    assert (row.lost, row.doubled, row.problems) == (0, 0, []), row.problems[:20]
-    return row
-
-
-def start_product(world: World, env: dict[str, str] | None = None) -> None:
-    """Starts the app (and its sidecar if down), again and again for up to a minute, as a
-    supervisor would: on a shared stack MariaDB may be away for a moment (another test)."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            world.product.start(env=env or PRODUCT_ENV)
-            return
-        except DevstackError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
 
 
 @pytest.fixture(autouse=True)
@@ -128,15 +60,18 @@ def test_app_killed_with_sigkill_ten_times_at_random_moments(
     plan = make_plan(world, rng, 600)
     moments = sorted(rng.uniform(0.5, len(plan.messages) / RATE * 0.85) for _ in range(KILLS))
 
+    recoveries: list[float] = []
+
     def kill_and_restart(stream: Stream) -> float:
         t0 = time.monotonic()
         for at in moments:
             time.sleep(max(0.0, t0 + at - time.monotonic()))
             world.product.kill()
-            start_product(world)
+            restart_measured(world, world.product, recoveries)
         return time.monotonic()
 
-    run(world, f"app SIGKILL x{KILLS}", plan, kill_and_restart)
+    row = run(world, f"app SIGKILL x{KILLS}", plan, kill_and_restart, recoveries=recoveries)
+    row.note = "ready -> first payment: " + ", ".join(f"{s:.1f}" for s in recoveries) + " s"
 
 
 # 2 -------------------------------------------------------------------------------------------

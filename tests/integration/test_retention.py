@@ -17,8 +17,7 @@ from typing import Any
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine, event, func, insert, select, update
 
-from product_service.application.errors import LockHeld
-from product_service.application.ports import DistributedLock
+from product_service.application.ports import Lease
 from product_service.bootstrap import Adapters, Runtime, build_runtime
 from product_service.domain.dead_letters import DeadLetterSeen
 from product_service.infrastructure.db.dead_letter_store import SqlDeadLetterStore
@@ -116,20 +115,18 @@ def statements_and_commits(engine: Engine) -> Iterator[list[str]]:
         event.remove(engine, "commit", commit)
 
 
-class HeldElsewhere(DistributedLock):
-    """Another replica holds every lease; counts the attempts."""
+class HeldElsewhere(Lease):
+    """Another replica holds the lease; counts the attempts."""
 
     def __init__(self) -> None:
         self.attempts = 0
         self.tried_twice = threading.Event()
 
-    @contextmanager
-    def hold(self, resource: str) -> Iterator[None]:
+    def held(self) -> bool:
         self.attempts += 1
         if self.attempts >= 2:
             self.tried_twice.set()
-        raise LockHeld(resource)
-        yield  # pragma: no cover
+        return False
 
 
 def sample(name: str, **labels: str) -> float:

@@ -12,6 +12,7 @@ import pytest
 from dapr.ext.grpc import App
 from dapr.proto.runtime.v1 import appcallback_pb2 as callback
 from dapr.proto.runtime.v1 import appcallback_pb2_grpc as callback_grpc
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from devstack.net import free_port
@@ -309,3 +310,34 @@ def test_with_an_app_token_calls_without_it_are_refused_and_change_nothing() -> 
 
     assert granted.stock == 5
     assert inventory.sku(sku.id).stock == 5
+
+
+def partition_messages(topic: str, partition: str) -> float:
+    labels = {"topic": topic, "partition": partition}
+    return REGISTRY.get_sample_value("product_partition_messages_total", labels) or 0.0
+
+
+def test_each_delivery_counts_the_kafka_partition_it_came_from(channel: Channel) -> None:
+    [sku] = channel.inventory.create_product(product_with(50)).skus
+    single, bulk = (
+        partition_messages("OnPaymentSuccess", "3"),
+        partition_messages("OnPaymentSuccess", "4"),
+    )
+
+    deliver(
+        channel,
+        "OnPaymentSuccess",
+        payment(71, sku.id, 1),
+        "p-1",
+        metadata=(("__partition", "3"),),
+    )
+    deliver_bulk(
+        channel,
+        "OnPaymentSuccess",
+        ("p-2", payment(72, sku.id, 1)),
+        ("p-3", payment(73, sku.id, 1)),
+        entry_metadata={"__partition": "4", "__topic": "OnPaymentSuccess"},
+    )
+
+    assert partition_messages("OnPaymentSuccess", "3") == single + 1
+    assert partition_messages("OnPaymentSuccess", "4") == bulk + 2

@@ -140,3 +140,28 @@ def _wait_for_leaders(admin: Any, names: Sequence[str], timeout: float) -> None:
             return
         time.sleep(0.1)
     raise RuntimeError(f"Kafka topics without partition leaders after {timeout}s: {names}")
+
+
+# A member's partitions: topic -> partition numbers, sorted.
+Partitions = dict[str, list[int]]
+
+
+def group_assignment(brokers: str, group: str, timeout: float = 10) -> dict[str, Partitions]:
+    """The consumer group's current assignment as the broker has it: client id -> topic ->
+    partitions (devstack gives each replica's sidecar its replica name as Kafka client id).
+
+    Empty while the group rebalances or has no members."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": brokers})
+    [future] = admin.describe_consumer_groups([group], request_timeout=timeout).values()
+    described = future.result(timeout)
+    held: dict[str, Partitions] = {}
+    for member in described.members:
+        topics: Partitions = held.setdefault(member.client_id, {})
+        for tp in member.assignment.topic_partitions if member.assignment else []:
+            topics.setdefault(tp.topic, []).append(tp.partition)
+    for topics in held.values():
+        for partitions in topics.values():
+            partitions.sort()
+    return held

@@ -49,9 +49,13 @@ class Sidecar(Process):
         app_port: int | None = None,
         app_protocol: str = "grpc",
         log_level: str = "info",
+        replica: str | None = None,
     ) -> None:
-        super().__init__(f"daprd {app_id}", run_dir / f"{app_id}.daprd.log", run_dir)
+        # Replicas share the app id; each has its own name for its process and log.
+        name = replica or app_id
+        super().__init__(f"daprd {name}", run_dir / f"{name}.daprd.log", run_dir)
         self.app_id = app_id
+        self.replica = name
         self.daprd = daprd
         self.resources_paths = (
             [resources_path] if isinstance(resources_path, Path) else list(resources_path)
@@ -100,6 +104,8 @@ class Sidecar(Process):
         env = {
             **os.environ,
             "DAPR_HOST_IP": HOST,
+            # As the injector sets it from the pod's name: component metadata may say {podName}.
+            "POD_NAME": self.replica,
             "DAPR_API_TOKEN": self.api_token,
             "APP_API_TOKEN": self.app_token,
         }

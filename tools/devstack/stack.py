@@ -53,6 +53,7 @@ class Stack:
         partitions: int = 6,
         trace_sampling: float | None = None,
         inbound_retry: Mapping[str, object] | None = None,
+        pubsub_metadata: Mapping[str, str] | None = None,
     ) -> None:
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
@@ -60,6 +61,8 @@ class Stack:
         # Fraction of traces the sidecars and the app record (None: as the profile has it).
         self.trace_sampling = trace_sampling
         self.inbound_retry = dict(inbound_retry or {})  # see components.Overrides
+        # Extra metadata of the Kafka pub/sub (full profile), e.g. its rebalance strategy.
+        self.pubsub_metadata = dict(pubsub_metadata or {})
         self.run_dir = Path(run_dir).resolve()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.database_url = database_url or f"sqlite:///{self.run_dir / 'product-service.db'}"
@@ -78,7 +81,7 @@ class Stack:
         self.kafka_brokers = f"{HOST}:{os.environ.get('KAFKA_PORT', '9092')}"
         self.redis_host = f"{HOST}:{os.environ.get('REDIS_PORT', '6379')}"
         self.otel_endpoint = f"{HOST}:{os.environ.get('JAEGER_OTLP_GRPC_PORT', '4317')}"
-        self.product: App | None = None
+        self.products: list[App] = []  # product-service replicas, in start order
         self.simulator: SimulatorApp | None = None
         self._apps: list[App] = []
 
@@ -103,13 +106,20 @@ class Stack:
             codes[app.sidecar.name] = app.sidecar.stop()
         return codes
 
-    def sidecar(self, app_id: str, consumer_group: str) -> Sidecar:
-        """Render the profile for app_id into run_dir/dapr/<app_id>/ and make its sidecar."""
+    def sidecar(self, app_id: str, consumer_group: str, replica: str | None = None) -> Sidecar:
+        """Render the profile for app_id (one of its replicas) into run_dir/dapr/<replica>/ and
+        make its sidecar; on Kafka each replica is a member of the group under its own client
+        id, so the group's assignment names the replica (devstack.kafka.group_assignment)."""
+        name = replica or app_id
+        pubsub = {
+            "brokers": self.kafka_brokers,
+            "consumerGroup": consumer_group,
+            "clientId": name,
+            **self.pubsub_metadata,
+        }
         overrides = Overrides(
             metadata={
-                PUBSUB: {"brokers": self.kafka_brokers, "consumerGroup": consumer_group}
-                if self.profile == "full"
-                else {},
+                PUBSUB: pubsub if self.profile == "full" else {},
                 LOCK_STORE: {"redisHost": self.redis_host},
             },
             name_resolution_db=self.run_dir / "dapr" / "nameresolution.db",
@@ -118,16 +128,52 @@ class Stack:
             topic_wire=self.topics.wire,
             inbound_retry=self.inbound_retry,
         )
-        resources, config = render(self.profile, app_id, self.run_dir / "dapr" / app_id, overrides)
+        resources, config = render(self.profile, app_id, self.run_dir / "dapr" / name, overrides)
         return Sidecar(
-            app_id, self.daprd, resources, config, self.run_dir, log_level=self.log_level
+            app_id,
+            self.daprd,
+            resources,
+            config,
+            self.run_dir,
+            log_level=self.log_level,
+            replica=name,
         )
 
+    @property
+    def product(self) -> App | None:
+        """The first product-service replica (the only one unless more were started)."""
+        return self.products[0] if self.products else None
+
     def start_product(
+        self,
+        env: Mapping[str, str] | None = None,
+        timeout: float = START_TIMEOUT,
+        replicas: int = 1,
+    ) -> App:
+        """Migrate the database, start `replicas` product-service replicas and wait until each
+        is ready; the first. Replicas are as pods of one Deployment: one app id, one consumer
+        group, each app beside its own daprd."""
+        if replicas < 1:
+            raise ValueError(f"replicas must be at least 1, not {replicas}")
+        if self.profile == "full" and replicas > self.partitions:
+            raise ValueError(
+                f"{replicas} replicas need at least as many partitions, not {self.partitions}: "
+                "a replica beyond the partition count would get none"
+            )
+        for _ in range(replicas):
+            self.add_replica(env, timeout)
+        first = self.product
+        assert first is not None
+        return first
+
+    def add_replica(
         self, env: Mapping[str, str] | None = None, timeout: float = START_TIMEOUT
     ) -> App:
-        """Migrate the database, start the product service and its sidecar, wait for /readyz."""
-        sidecar = self.sidecar(PRODUCT_APP_ID, self.consumer_group)
+        """One more product-service replica (the first migrates the database and prepares
+        Kafka); it joins the consumer group, which rebalances."""
+        index = len(self.products)
+        name = PRODUCT_APP_ID if index == 0 else f"{PRODUCT_APP_ID}-{index}"
+        sidecar = self.sidecar(PRODUCT_APP_ID, self.consumer_group, replica=name)
         http_port = free_port()
         app_env = {
             **self._dapr_env(sidecar),
@@ -154,23 +200,24 @@ class Stack:
             **(env or {}),
         }
         cli = product_cli()
-        log_path = self.run_dir / f"{PRODUCT_APP_ID}.log"
-        self._migrate(cli, app_env, log_path)
-        self._prepare_kafka(self.consumer_group, PRODUCT_TOPICS)
+        log_path = self.run_dir / f"{name}.log"
+        if index == 0:
+            self._migrate(cli, app_env, log_path)
+            self._prepare_kafka(self.consumer_group, PRODUCT_TOPICS)
         subscribed = [self.topics.wire(t) for t in PRODUCT_TOPICS]
 
         def ready() -> str | None:
             status = http_status(f"http://{HOST}:{http_port}/readyz")
             if status != 200:
-                return f"{PRODUCT_APP_ID} /readyz answered {status}"
+                return f"{name} /readyz answered {status}"
             return sidecar.missing_topics(subscribed)
 
-        app = App(PRODUCT_APP_ID, [cli, "serve"], app_env, sidecar, log_path, self.run_dir, ready)
+        app = App(name, [cli, "serve"], app_env, sidecar, log_path, self.run_dir, ready)
         app.http_port = http_port
         app.http_token = app_env["PRODUCT_HTTP_TOKEN"]
         self._apps.append(app)
+        self.products.append(app)
         app.start(timeout=timeout)
-        self.product = app
         return app
 
     def start_simulator(

@@ -188,6 +188,26 @@ class NoLock(DistributedLock):
         yield
 
 
+class Lease(abc.ABC):
+    """A once-per-cluster job's turn (outbox sweeper, retention): one replica at a time holds
+    it, for a term that it renews while it lives; when its holder dies, the lease expires and
+    another replica takes it."""
+
+    @abc.abstractmethod
+    def held(self) -> bool:
+        """True while this replica holds the lease, taking it when it is free."""
+
+    def release(self) -> None:  # noqa: B027 - a lease without a store has nothing to give back
+        """Gives the lease back (on shutdown), so another replica need not wait for its term."""
+
+
+class AlwaysHeld(Lease):
+    """For a single process without a lock store: it is the only replica."""
+
+    def held(self) -> bool:
+        return True
+
+
 class Clock(abc.ABC):
     @abc.abstractmethod
     def now(self) -> datetime: ...

@@ -1,7 +1,8 @@
 """A background thread that does its work on one replica at a time: the one holding a lease.
 
-The lease is a Dapr lock that expires by itself, so a replica that dies mid-pass frees it for
-another. Used by the outbox sweeper and by retention.
+The lease (infrastructure/dapr/lease.py) stays with a live holder and expires by itself, so a
+replica that dies frees it for another within one term. Used by the outbox sweeper and by
+retention.
 """
 
 from __future__ import annotations
@@ -10,28 +11,26 @@ import logging
 import threading
 from collections.abc import Callable
 
-from product_service.application.errors import LockHeld, TransientError
-from product_service.application.ports import DistributedLock
+from product_service.application.errors import TransientError
+from product_service.application.ports import Lease
 from product_service.infrastructure.telemetry import untraced_statements
 
 log = logging.getLogger(__name__)
 
 
 class LeasedWorker:
-    """Every `interval_seconds`, takes `lease_name` and runs `one_pass`; a pass that returns
-    False left work due, and the next one starts at once under a new lease."""
+    """Every `interval_seconds`, while this replica holds `lease`, runs `one_pass`; a pass that
+    returns False left work due, and the next one starts at once."""
 
     def __init__(
         self,
         name: str,
-        lease: DistributedLock,
-        lease_name: str,
+        lease: Lease,
         interval_seconds: float,
         one_pass: Callable[[], bool],
     ) -> None:
         self._name = name
         self._lease = lease
-        self._lease_name = lease_name
         self._interval = interval_seconds
         self._one_pass = one_pass
         self._stopping = threading.Event()
@@ -45,9 +44,12 @@ class LeasedWorker:
         self._thread.start()
 
     def stop(self) -> None:
+        """Ends the thread after its pass and gives the lease back: a successor need not wait
+        for the term to end (a rolling restart)."""
         self._stopping.set()
         if self._thread.ident is not None:  # started
             self._thread.join(timeout=10)
+            self._lease.release()
 
     def _run(self) -> None:
         # Background SQL has no parent span; one trace per statement would only be noise.
@@ -58,10 +60,10 @@ class LeasedWorker:
 
     def _pass_left_work(self) -> bool:
         try:
-            with self._lease.hold(self._lease_name):
-                return not self._one_pass()
-        except LockHeld:
-            log.debug("%s: another replica holds the lease", self._name)
+            if not self._lease.held():
+                log.debug("%s: another replica holds the lease", self._name)
+                return False
+            return not self._one_pass()
         except TransientError as exc:
             log.warning("%s: database unavailable: %s", self._name, exc)
         except Exception:  # the worker must outlive any single bad pass

@@ -93,3 +93,15 @@ RETENTION_OLDEST_KEPT = Gauge(
     " only; 0: none)",
     ["table"],
 )
+LEASE_HELD = Gauge(
+    "product_lease_held",
+    "1 while this replica holds the lease of a once-per-cluster job (sweeper, retention);"
+    " summed over the replicas at most 1 per lease",
+    ["lease"],
+)
+PARTITION_MESSAGES = Counter(
+    "product_partition_messages_total",
+    "Messages delivered to this replica by topic and Kafka partition: the partitions it holds"
+    " (a held partition without traffic does not show)",
+    ["topic", "partition"],
+)

@@ -1,10 +1,11 @@
 """Retention: deletes published outbox rows, old inbox rows and old dead letters, one replica
 at a time.
 
-Every interval it takes a lease (a Dapr lock that expires by itself, like the sweeper's) and
-deletes, table by table (db/retention_store.RETAINED), the rows past their retention in
-transactions of at most `batch_size` rows, so no statement holds many locks for long. A pass
-stops within half the lease's expiry; when rows were left it takes the lease again at once.
+Every interval, on the one replica holding its lease (like the sweeper's), it deletes, table
+by table (db/retention_store.RETAINED), the rows past their retention in transactions of at
+most `batch_size` rows, so no statement holds many locks for long. A pass stops within half
+the lease's term (a held lease has at least that left); when rows were left the next pass
+starts at once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from product_service.application.ports import Clock, DistributedLock
+from product_service.application.ports import Clock, Lease
 from product_service.infrastructure.db.retention_store import Retained, SqlRetentionStore
 from product_service.infrastructure.durations import format_duration
 from product_service.infrastructure.leased_worker import LeasedWorker
@@ -40,7 +41,7 @@ class RetentionJob:
     def __init__(
         self,
         store: SqlRetentionStore,
-        lease: DistributedLock,
+        lease: Lease,
         clock: Clock,
         policies: Sequence[Policy],
         *,
@@ -53,7 +54,7 @@ class RetentionJob:
         self._policies = list(policies)
         self._batch_size = batch_size
         self._budget = budget_seconds
-        self._worker = LeasedWorker("retention", lease, LEASE, interval_seconds, self.run_once)
+        self._worker = LeasedWorker("retention", lease, interval_seconds, self.run_once)
 
     def start(self) -> None:
         self._worker.start()

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
         "lockstore", description="Dapr lock store for per-order locks; empty: no lock store"
     )
     lock_expiry_seconds: int = Field(30, ge=1, le=3600)
+    lease_seconds: int = Field(
+        30,
+        ge=2,
+        le=3600,
+        description="Term of the sweeper's and retention's lease: when its holder dies, another"
+        " replica takes over within this",
+    )
     lock_wait_seconds: float = Field(
         1.0, ge=0, le=60, description="How long to wait for a held order lock before RETRY"
     )

@@ -1,7 +1,7 @@
 """The outbox sweeper: republishes rows a crash left unpublished, one replica at a time.
 
-Every interval it takes a lease (a Dapr lock that expires by itself) so that only one replica
-sweeps, then publishes, oldest first, the unpublished rows older than a minimum age that this
+Every interval, on the one replica holding its lease (infrastructure/dapr/lease.py), it
+publishes, oldest first, the unpublished rows older than a minimum age that this
 process's relay is not already handling. A row published twice keeps its event id, so consumers
 see a duplicate of the same event, never a second event.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from product_service.application.ports import Clock, DistributedLock
+from product_service.application.ports import Clock, Lease
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
 from product_service.infrastructure.leased_worker import LeasedWorker
 from product_service.infrastructure.metrics import SWEEPER_REPUBLISHED
@@ -27,7 +27,7 @@ class OutboxSweeper:
         self,
         store: SqlOutboxStore,
         publisher: Publisher,
-        lease: DistributedLock,
+        lease: Lease,
         relay: OutboxRelay,
         clock: Clock,
         *,
@@ -41,7 +41,7 @@ class OutboxSweeper:
         self._clock = clock
         self._min_age = timedelta(seconds=min_age_seconds)
         self._batch_size = batch_size
-        self._worker = LeasedWorker("outbox-sweeper", lease, LEASE, interval_seconds, self._pass)
+        self._worker = LeasedWorker("outbox-sweeper", lease, interval_seconds, self._pass)
 
     def start(self) -> None:
         self._worker.start()

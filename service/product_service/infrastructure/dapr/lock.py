@@ -42,7 +42,7 @@ class DaprLock(DistributedLock):
         self._owner = owner
         self._expiry = expiry_seconds
         self._wait = wait_seconds
-        self._kind = kind  # the metrics label: per-order locks or the sweeper's lease
+        self._kind = kind  # the metrics label: per-order locks or a lease (DaprLease)
         self._unavailable_guard = threading.Lock()
         self._unavailable = 0  # only to warn on the first and every 100th time
         self._calls = ThreadPoolExecutor(CONCURRENT_CALLS, thread_name_prefix=f"lock-{kind}")
@@ -59,7 +59,7 @@ class DaprLock(DistributedLock):
             yield
         finally:
             if acquired:
-                self._unlock(resource, owner)
+                self.unlock(resource, owner)
 
     @contextmanager
     def hold_many(self, resources: Sequence[str]) -> Iterator[dict[str, LockHeld]]:
@@ -76,20 +76,20 @@ class DaprLock(DistributedLock):
             yield refused
         finally:
             held = [r for r, acquired in zip(resources, answers, strict=True) if acquired]
-            list(self._calls.map(lambda resource: self._unlock(resource, owner), held))
+            list(self._calls.map(lambda resource: self.unlock(resource, owner), held))
 
     def _acquire(self, resource: str, owner: str) -> bool | None:
         """Tries again for up to `wait_seconds`: a short wait is cheaper than a redelivery."""
         deadline = time.monotonic() + self._wait
         pause = 0.01
         while True:
-            acquired = self._try_lock(resource, owner)
+            acquired = self.try_lock(resource, owner)
             if acquired is not False or time.monotonic() + pause > deadline:
                 return acquired
             time.sleep(pause)
             pause = min(pause * 2, 0.2)
 
-    def _try_lock(self, resource: str, owner: str) -> bool | None:
+    def try_lock(self, resource: str, owner: str) -> bool | None:
         """True: ours. False: someone else's. None: the lock store could not answer."""
         try:
             client = self._sidecar.client
@@ -100,7 +100,7 @@ class DaprLock(DistributedLock):
         LOCKS.labels(self._kind, "acquired" if acquired else "refused").inc()
         return acquired
 
-    def _unlock(self, resource: str, owner: str) -> None:
+    def unlock(self, resource: str, owner: str) -> None:
         try:
             sdk_gaps.unlock(self._sidecar.client, self._store, resource, owner)
         except (RpcError, OSError, TimeoutError) as exc:
@@ -108,6 +108,14 @@ class DaprLock(DistributedLock):
             log.warning(
                 "could not release lock %s (it expires in %ss): %s", resource, self._expiry, exc
             )
+
+    @property
+    def owner(self) -> str:
+        return self._owner
+
+    @property
+    def expiry_seconds(self) -> int:
+        return self._expiry
 
     def _count_unavailable(self, resource: str, exc: BaseException) -> None:
         LOCKS.labels(self._kind, "store_unavailable").inc()

@@ -20,6 +20,9 @@ from dapr.proto.runtime.v1 import appcallback_pb2
 from product_service.infrastructure.dapr import sdk_gaps
 from product_service.infrastructure.settings import Settings
 
+# The Kafka component's metadata item naming a message's partition (components-contrib).
+PARTITION_KEY = "__partition"
+
 
 @dataclass(frozen=True)
 class BulkMessage:
@@ -32,6 +35,8 @@ class BulkDelivery:
     topic: str
     traceparent: str | None  # the sidecar's delivery span, sent as gRPC metadata
     messages: list[BulkMessage]
+    # The Kafka partition: the component delivers one partition's messages per bulk.
+    partition: str | None = None
 
 
 # The handler's answer per message, in the order of the messages.
@@ -97,7 +102,8 @@ class _BulkRouter:
             return None  # the SDK answers UNIMPLEMENTED
         traceparent = dict(context.invocation_metadata()).get("traceparent")
         messages = [_message(entry) for entry in request.entries]
-        answers = handler(BulkDelivery(request.topic, traceparent, messages))
+        partition = request.entries[0].metadata.get(PARTITION_KEY) if request.entries else None
+        answers = handler(BulkDelivery(request.topic, traceparent, messages, partition))
         return appcallback_pb2.TopicEventBulkResponse(
             statuses=[
                 appcallback_pb2.TopicEventBulkResponseEntry(

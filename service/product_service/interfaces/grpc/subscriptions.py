@@ -27,10 +27,16 @@ from product_service.infrastructure.metrics import (
     LEGACY_IGNORED,
     MESSAGES,
 )
+from product_service.infrastructure.partitions import PartitionWatch
 from product_service.infrastructure.settings import Settings
 from product_service.infrastructure.telemetry import context_from_traceparent
 from product_service.interfaces.grpc.answers import RETRY, SUCCESS, message_answer
-from product_service.interfaces.grpc.bulk import BulkDelivery, BulkOptions, subscribe_in_bulk
+from product_service.interfaces.grpc.bulk import (
+    PARTITION_KEY,
+    BulkDelivery,
+    BulkOptions,
+    subscribe_in_bulk,
+)
 from product_service.interfaces.grpc.dead_lettered import DeadLetterReader
 from product_service.interfaces.grpc.intake import Intake
 from product_service.interfaces.grpc.observed import (
@@ -80,6 +86,7 @@ class TopicHandlers:
         self._max_bytes = settings.max_message_bytes
         self._patience = settings.dead_letter_patience_seconds
         self._intake = intake
+        self._partitions = PartitionWatch()
 
     def on_payment_succeeded(self, event: v1.Event) -> TopicEventResponse:
         """OnPaymentSuccess, one message: deduct the order's stock."""
@@ -88,6 +95,7 @@ class TopicHandlers:
     def on_payments_succeeded(self, delivery: BulkDelivery) -> list[TopicEventResponse]:
         """OnPaymentSuccess in bulk: the delivery's orders decided in one transaction."""
         count = len(delivery.messages)
+        self._partitions.delivered(delivery.topic, delivery.partition, count)
         arrival = Arrival(
             f"{delivery.topic} process",
             SpanKind.CONSUMER,
@@ -202,6 +210,7 @@ class TopicHandlers:
         `traceparent`), counted; RETRY once shutdown has begun (the message stays with the
         broker)."""
         topic = event.Subject() or ""  # the SDK sets it to the topic
+        self._partitions.delivered(topic, _sidecar_metadata(event, PARTITION_KEY))
         arrival = Arrival(
             f"{topic} process",
             SpanKind.CONSUMER,
@@ -379,8 +388,14 @@ def _log_result(topic: str, result: OperationResult) -> None:
 def _sidecar_traceparent(event: v1.Event) -> str | None:
     """The sidecar's delivery span, sent as gRPC metadata (the CloudEvent's own traceparent is
     the publisher's span, one step further up)."""
-    extensions = event.Extensions() or {}
-    value = extensions.get("_metadata_traceparent") or extensions.get("traceparent")
+    value = _sidecar_metadata(event, "traceparent") or (event.Extensions() or {}).get("traceparent")
+    return value if isinstance(value, str) else None
+
+
+def _sidecar_metadata(event: v1.Event, key: str) -> str | None:
+    """An item of the gRPC metadata the sidecar sent with the message (dapr-ext-grpc puts
+    them among the extensions, prefixed `_metadata_`)."""
+    value = (event.Extensions() or {}).get(f"_metadata_{key}")
     return value if isinstance(value, str) else None
 
 
