@@ -116,4 +116,5 @@ infra-status:
 	scripts/infra status
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache service/product_service/contract/product
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache service/product_service/contract/product \
+		service/product_service/contract/legacy

@@ -1,7 +1,8 @@
 """Build hook: generates the Python protobuf and gRPC modules from proto/ at build time.
 
-The generated package lands in service/product_service/contract/product/ (ignored by git), so
-wheels, editable installs and the source tree always match the .proto files.
+Each top-level folder of proto/ (product/, legacy/) becomes a package of
+service/product_service/contract/ (ignored by git), so wheels, editable installs and the source
+tree always match the .proto files.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 PROTO_ROOT = "proto"
 OUTPUT_ROOT = Path("service/product_service/contract")
-# protoc writes absolute imports such as `from product.v1 import events_pb2`; inside our
-# package they must be relative so the generated code never needs a sys.path entry.
-_ABSOLUTE_IMPORT = re.compile(r"^from product\.v1 import (\w+)", re.MULTILINE)
+# protoc writes absolute imports such as `from product.v1 import events_pb2` (a file importing
+# another of its own package); inside our package they must be relative so the generated code
+# never needs a sys.path entry.
+_ABSOLUTE_IMPORT = re.compile(r"^from (?:product|legacy)\.\w+ import (\w+)", re.MULTILINE)
 
 
 def generate(root: Path) -> list[Path]:
@@ -33,15 +35,17 @@ def generate(root: Path) -> list[Path]:
     ]
     if protoc.main(args) != 0:
         raise RuntimeError(f"protoc failed for {', '.join(map(str, protos))}")
+    roots = {out / proto.relative_to(root / PROTO_ROOT).parts[0] for proto in protos}
     generated = sorted(
         path
+        for top in roots
         for pattern in ("*.py", "*.pyi")
-        for path in (out / "product").rglob(pattern)
+        for path in top.rglob(pattern)
         if path.name != "__init__.py"
     )
     for path in generated:
         path.write_text(_ABSOLUTE_IMPORT.sub(r"from . import \1", path.read_text()))
-    for package in {p.parent for p in generated} | {out / "product"}:
+    for package in {p.parent for p in generated} | roots:
         (package / "__init__.py").touch()
     return generated
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -72,6 +73,7 @@ def deliver(
     topic: str,
     data: bytes,
     message_id: str = "m-1",
+    content_type: str = "application/json",
     metadata: Sequence[tuple[str, str]] = (),
 ) -> int:
     """One message as daprd sends it (`metadata`: what it sends as gRPC metadata with it, the
@@ -81,12 +83,18 @@ def deliver(
         source="order-service",
         type="com.dapr.event.sent",
         spec_version="1.0",
-        data_content_type="application/json",
+        data_content_type=content_type,
         data=data,
         topic=topic,
         pubsub_name="pubsub",
     )
     return int(channel.daprd.OnTopicEvent(request, metadata=metadata).status)
+
+
+def deliver_raw(channel: Channel, topic: str, data: bytes) -> int:
+    """A record of a rawPayload subscription as daprd 1.18 delivers it: the Kafka value as the
+    data, under a new random id each time (contribpubsub.FromRawPayload)."""
+    return deliver(channel, topic, data, f"raw-{uuid.uuid4()}", "application/octet-stream")
 
 
 def payment(order_id: int, sku_id: int, quantity: int) -> bytes:

@@ -14,6 +14,7 @@ from typing import Any
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import Engine
 
+from product_service import __version__
 from product_service.application.dead_letters import DeadLetters, DeadLetterStore
 from product_service.application.ports import (
     AlwaysHeld,
@@ -36,6 +37,7 @@ from product_service.infrastructure.db.engine import build_engine
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
 from product_service.infrastructure.db.retention_store import RETAINED, SqlRetentionStore
 from product_service.infrastructure.db.unit_of_work import uow_factory as sql_uow_factory
+from product_service.infrastructure.legacy_codec import LegacySerializer
 from product_service.infrastructure.outbox_codec import EventSerializer
 from product_service.infrastructure.relay import OutboxRelay, Publisher
 from product_service.infrastructure.retention import Policy, RetentionJob
@@ -111,7 +113,7 @@ def build_runtime(settings: Settings, adapters: Adapters | None = None) -> Runti
     publisher = given.publisher or DaprPublisher(sidecar, settings.pubsub_name)
     relay = _relay(settings, outbox, publisher, clock)
     inventory = InventoryService(
-        uow_factory=given.uow_factory or sql_uow_factory(engine, EventSerializer(settings.topics)),
+        uow_factory=given.uow_factory or sql_uow_factory(engine, serializer(settings)),
         limits=settings.order_limits,
         max_adjustment=settings.max_stock_adjustment,
         lock=locks.order,
@@ -121,7 +123,9 @@ def build_runtime(settings: Settings, adapters: Adapters | None = None) -> Runti
         clock=clock,
         notifier=relay,
     )
-    dead_letters = DeadLetters(given.dead_letter_store or SqlDeadLetterStore(engine), clock)
+    dead_letters = DeadLetters(
+        given.dead_letter_store or SqlDeadLetterStore(engine, _raw_topics(settings)), clock
+    )
     sweeper = _sweeper(settings, outbox, publisher, locks.sweeper_lease, relay, clock)
     retention = _retention(settings, engine, locks.retention_lease, clock)
     return Runtime(
@@ -136,6 +140,19 @@ def build_runtime(settings: Settings, adapters: Adapters | None = None) -> Runti
         sidecar,
         tracing,
     )
+
+
+def serializer(settings: Settings) -> EventSerializer:
+    """The contract, and the legacy go-micro format when the bridge is on (PRODUCT_LEGACY_WIRE)."""
+    era, topics = settings.legacy_era, settings.legacy_topics
+    legacy = LegacySerializer(era, topics, settings.app_id, __version__) if era and topics else None
+    return EventSerializer(settings.topics, legacy)
+
+
+def _raw_topics(settings: Settings) -> frozenset[str]:
+    """The input topics whose messages are raw go-micro records (their replays go out raw)."""
+    legacy = settings.legacy_topics
+    return frozenset({legacy.payment_succeeded, legacy.deduct_rejected} if legacy else ())
 
 
 def _locks(settings: Settings, sidecar: Sidecar, given: Adapters) -> Locks:

@@ -48,6 +48,7 @@ def test_the_wheel_installs_from_the_lock_into_a_clean_environment_and_serves(
     [wheel] = dist.glob("product_service-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "product_service/contract/product/v1/events_pb2.py" in names
+    assert "product_service/contract/legacy/v7/events_pb2.py" in names
     assert not any(n.startswith(("tests/", "tools/", "order_simulator/")) for n in names)
 
     env_dir = tmp_path / "venv"

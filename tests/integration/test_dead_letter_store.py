@@ -94,3 +94,19 @@ def test_a_replay_writes_each_letter_to_the_outbox_once_per_request(engine: Engi
     ]
     assert rows[0].event_id != rows[1].event_id  # an outbox row of its own per request
     assert store.replays_by_topic() == {"OnPaymentSuccess": 2}
+
+
+def test_a_legacy_dead_letter_is_replayed_raw_and_a_contract_one_is_not(engine: Engine) -> None:
+    store = SqlDeadLetterStore(engine, raw_topics=frozenset({"OrderEvent"}))
+    record = b'{"Header":{"Pkey":"41"},"Body":"CAE="}'
+    legacy, _ = store.record(seen("ev-1", record, original_topic="OrderEvent"), NOW)
+    contract, _ = store.record(seen("ce-8"), NOW)
+
+    store.replay([legacy, contract], "request-1", "ops", NOW)
+
+    with engine.connect() as connection:
+        rows = connection.execute(select(outbox).order_by(outbox.c.id)).all()
+    assert [(r.topic, r.payload, r.raw_payload) for r in rows] == [
+        ("OrderEvent", record.decode(), True),
+        ("OnPaymentSuccess", '{"OrderId": "41"}', False),
+    ]

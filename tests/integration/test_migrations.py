@@ -103,3 +103,38 @@ def stock_and_ledger(engine: Engine, sku_id: int) -> tuple[int, int]:
 def refuses_an_orphan_ledger_row(engine: Engine) -> None:
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(text(LEDGER), {"s": 10**9, "t": "2026-01-01"})
+
+
+OUTBOX_ROW = (
+    "INSERT INTO outbox (event_id, topic, message_key, payload, created_at) "
+    "VALUES (:e, 'T', '1', '{}', '2026-01-01')"
+)
+
+
+def test_outbox_rows_written_before_0004_are_cloud_events(engine: Engine) -> None:
+    migrate.downgrade(engine, "0003")
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(OUTBOX_ROW), {"e": "before-0004"})
+        migrate.upgrade(engine, "0004")
+        with engine.connect() as connection:
+            raw = connection.execute(text("SELECT raw_payload FROM outbox")).scalar_one()
+        assert raw in (False, 0)
+    finally:
+        migrate.upgrade(engine)
+
+
+def test_0004_is_not_undone_while_a_raw_row_waits_to_be_published(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text(OUTBOX_ROW), {"e": "raw-1"})
+        connection.execute(text("UPDATE outbox SET raw_payload = :t"), {"t": True})
+
+    with pytest.raises(RuntimeError, match="unpublished legacy"):
+        migrate.downgrade(engine, "0003")
+    assert migrate.current_revision(engine) == migrate.head_revision(engine)
+
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE outbox SET published_at = '2026-01-02'"))
+    migrate.downgrade(engine, "0003")
+    assert "raw_payload" not in {c["name"] for c in inspect(engine).get_columns("outbox")}
+    migrate.upgrade(engine)

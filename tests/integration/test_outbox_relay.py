@@ -18,6 +18,7 @@ from product_service.application.ports import Lease, SystemClock
 from product_service.application.service import InventoryService
 from product_service.bootstrap import Adapters, Runtime, build_runtime
 from product_service.domain.commands import RevertInventory
+from product_service.domain.model import Dialect
 from product_service.infrastructure.dapr.publisher import PublishFailed
 from product_service.infrastructure.db.tables import outbox
 from product_service.infrastructure.outbox_codec import OutboxMessage
@@ -285,3 +286,31 @@ def test_flush_right_after_start_waits_for_what_an_earlier_process_left(
 
     assert unpublished_rows(engine) == 0
     relay.stop()
+
+
+def test_a_legacy_orders_outcomes_are_stored_and_published_raw_beside_cloud_events(
+    engine: Engine, settings: Settings
+) -> None:
+    publisher = RecordingPublisher()
+    legacy = settings.model_copy(update={"legacy_wire": "v7"})
+    runtime = runtime_with(legacy, engine, publisher)
+    inventory, relay = runtime.inventory, runtime.relay
+    relay.start()
+    sku = inventory.create_product(product_with(5)).skus[0]
+
+    inventory.deduct(replace(order(501, (sku.id, 2)), dialect=Dialect.LEGACY))
+    inventory.deduct(replace(order(502, (sku.id, 9)), dialect=Dialect.LEGACY))
+    inventory.deduct(order(503, (sku.id, 1)))
+
+    assert relay.flush(timeout=10)
+    relay.stop()
+    assert [(m.topic, m.key, m.raw) for m in publisher.published] == [
+        ("ProductEvent", "501", True),
+        ("OrderEventDLQ", "502", True),
+        ("OnInventoryDeductSuccess", "503", False),
+    ]
+    record = json.loads(publisher.published[0].payload)
+    assert record["Header"]["Event_id"] == publisher.published[0].event_id
+    with engine.connect() as connection:
+        stored = connection.execute(select(outbox.c.message_key, outbox.c.raw_payload)).all()
+    assert sorted(stored) == [("501", True), ("502", True), ("503", False)]

@@ -7,6 +7,7 @@ import pytest
 from product_service.application.service import InventoryService
 from product_service.infrastructure.settings import Settings
 from tests.app_channel import Channel, running_channel
+from tests.fake_sidecar import FakeSidecarApi, fake_sidecar
 from tests.fakes import MemoryStore, memory_runtime
 
 
@@ -30,3 +31,10 @@ def channel() -> Iterator[Channel]:
     """The app channel over real in-process gRPC, on in-memory adapters."""
     with running_channel() as running:
         yield running
+
+
+@pytest.fixture
+def sidecar_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSidecarApi]:
+    """A fake of the sidecar's gRPC API that DaprClient() reaches (tests/fake_sidecar.py)."""
+    with fake_sidecar(monkeypatch) as api:
+        yield api

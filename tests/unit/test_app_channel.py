@@ -324,7 +324,13 @@ def test_each_delivery_counts_the_kafka_partition_it_came_from(channel: Channel)
         partition_messages("OnPaymentSuccess", "4"),
     )
 
-    deliver(channel, "OnPaymentSuccess", payment(71, sku.id, 1), "p-1", (("__partition", "3"),))
+    deliver(
+        channel,
+        "OnPaymentSuccess",
+        payment(71, sku.id, 1),
+        "p-1",
+        metadata=(("__partition", "3"),),
+    )
     deliver_bulk(
         channel,
         "OnPaymentSuccess",

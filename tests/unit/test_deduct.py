@@ -15,7 +15,7 @@ from product_service.domain.commands import (
 )
 from product_service.domain.errors import InvalidCommand
 from product_service.domain.events import InventoryDeducted, InventoryDeductFailed
-from product_service.domain.model import FailureReason, LedgerKind, Outcome, SkuStatus
+from product_service.domain.model import Dialect, FailureReason, LedgerKind, Outcome, SkuStatus
 from tests.factories import new_sku, order, product_with
 from tests.fakes import MemoryStore
 
@@ -93,6 +93,22 @@ def test_a_line_under_another_product_fails_the_order(inventory: InventoryServic
 def test_merged_lines_keep_the_product_they_name() -> None:
     command = DeductInventory(1, (OrderLine(5, 2, product_id=7), OrderLine(5, 3), OrderLine(4, 1)))
     assert command.validated(OrderLimits()).lines == (OrderLine(4, 1), OrderLine(5, 5, 7))
+
+
+def test_validation_keeps_the_dialect_the_outcome_is_told_in() -> None:
+    command = DeductInventory(1, (OrderLine(5, 2), OrderLine(5, 1)), "m", Dialect.LEGACY)
+    assert command.validated(OrderLimits()).dialect is Dialect.LEGACY
+
+
+def test_a_refusal_after_a_revert_is_told_in_the_payments_dialect(
+    inventory: InventoryService, store: MemoryStore
+) -> None:
+    (sku,) = inventory.create_product(product_with(10)).skus
+    inventory.revert(RevertInventory(5))
+    legacy = DeductInventory(5, (OrderLine(sku.id, 1),), "m", Dialect.LEGACY)
+    inventory.deduct(legacy)
+    assert [type(e).__name__ for e in store.state.outbox][-1] == "InventoryDeductFailed"
+    assert store.state.outbox[-1].dialect is Dialect.LEGACY
 
 
 def test_duplicate_delivery_changes_nothing_and_reports_the_first_outcome(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import yaml
 
 from devstack.components import COMPONENTS_ROOT, Overrides, apply_metadata, render
 from order_simulator.topics import Topics
+from product_service.infrastructure.settings import Settings
 
 Doc = dict[str, Any]
 
@@ -120,7 +122,8 @@ def test_topic_scopes_follow_the_runs_topic_names(tmp_path: Path) -> None:
 
     assert scopes["subscriptionScopes"] == (
         "product-service=OnPaymentSuccess.run7,OnInventoryDeductSuccessDLQ.run7,"
-        "OnPaymentSuccess.run7.dead-letter,OnInventoryDeductSuccessDLQ.run7.dead-letter"
+        "OnPaymentSuccess.run7.dead-letter,OnInventoryDeductSuccessDLQ.run7.dead-letter,"
+        "OrderEvent,ProductEventDLQ,OrderEvent.dead-letter,ProductEventDLQ.dead-letter"
     )
     assert "OnPaymentSuccess.run7.dead-letter" in scopes["publishingScopes"]
     assert "product-service=OnInventoryDeductSuccess.run7," in scopes["publishingScopes"]
@@ -132,6 +135,10 @@ def test_topic_scopes_follow_the_runs_topic_names(tmp_path: Path) -> None:
             "OnInventoryDeductSuccess",
             "OnInventoryDeductFailed",
             "OnInventoryReverted",
+            "OrderEvent",
+            "ProductEventDLQ",
+            "ProductEvent",
+            "OrderEventDLQ",
         )
     ]
 
@@ -141,3 +148,48 @@ def test_a_run_can_sample_fewer_traces_than_the_profile(tmp_path: Path) -> None:
     _, sampled = render("full", "product-service", tmp_path / "b", Overrides(sampling_rate="0.01"))
     assert yaml.safe_load(as_is.read_text())["spec"]["tracing"]["samplingRate"] == "1"
     assert yaml.safe_load(sampled.read_text())["spec"]["tracing"]["samplingRate"] == "0.01"
+
+
+PRODUCT_PUBSUB_FILES = [
+    COMPONENTS_ROOT / "full" / "product-service" / "pubsub.yaml",
+    COMPONENTS_ROOT.parent / "k8s" / "base" / "dapr" / "pubsub.yaml",
+]
+# Every metadata key the product service's sidecar writes on a publish (infrastructure/dapr/
+# publisher.py, and daprd 1.18.3 for a raw publish: traceid, tracestate) or a dead letter.
+PUBLISH_METADATA = [
+    "partitionKey",
+    "rawPayload",
+    "traceid",
+    "tracestate",
+    "cloudevent.id",
+    "cloudevent.traceparent",
+    "__key",
+    "pubsubName",
+]
+
+
+@pytest.mark.parametrize("path", PRODUCT_PUBSUB_FILES, ids=lambda p: p.parent.name)
+def test_no_publish_metadata_becomes_a_kafka_header_for_go_micro_to_merge(path: Path) -> None:
+    items = yaml.safe_load(path.read_text())["spec"]["metadata"]
+    [pattern] = [item["value"] for item in items if item["name"] == "excludeHeaderMetaRegex"]
+    # Go's regexp.MatchString finds a match anywhere, as re.search does.
+    assert all(re.search(pattern, key) for key in PUBLISH_METADATA)
+
+
+def test_the_full_profile_grants_the_v7_bridges_topics() -> None:
+    path = COMPONENTS_ROOT / "full" / "product-service" / "pubsub.yaml"
+    scopes = metadata_of(yaml.safe_load(path.read_text()))
+    legacy = Settings(legacy_wire="v7")
+    topics = legacy.legacy_topics
+    assert topics is not None
+    inputs = [topics.payment_succeeded, topics.deduct_rejected]
+    dead_letters = [legacy.dead_letter_topic(topic) for topic in inputs]
+    granted = {
+        key: set(scopes[key].removeprefix("product-service=").split(","))
+        for key in ("publishingScopes", "subscriptionScopes", "protectedTopics")
+    }
+    assert {topics.deduct_succeeded, topics.deduct_refused, *dead_letters, *inputs} <= granted[
+        "publishingScopes"
+    ]
+    assert {*inputs, *dead_letters} <= granted["subscriptionScopes"]
+    assert {*inputs, topics.deduct_succeeded, topics.deduct_refused} <= granted["protectedTopics"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import example, given, settings
@@ -53,7 +54,8 @@ def test_malformed_payloads_raise_a_clear_error(payload: bytes) -> None:
 
 
 def test_a_success_payload_sent_back_parses_as_a_revert() -> None:
-    message = EventSerializer(Topics()).serialize(InventoryDeducted(77, (DeductedSku(1, 1, 1, 1),)))
+    event = InventoryDeducted(77, (DeductedSku(1, 1, 1, 1),))
+    message = EventSerializer(Topics()).serialize(event, datetime(2026, 1, 1, tzinfo=UTC))
     assert parse_deduct_rejected(message.payload, "dlq-1").order_id == 77
 
 

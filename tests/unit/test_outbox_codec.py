@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from google.protobuf import json_format
 from hypothesis import given, settings
@@ -20,10 +21,12 @@ from product_service.domain.events import (
 from product_service.domain.model import FailureReason
 from product_service.infrastructure.outbox_codec import EventSerializer
 
+AT = datetime(2026, 12, 3, tzinfo=UTC)
+
 
 def test_success_payload_matches_the_contract_example() -> None:
     message = EventSerializer(Topics()).serialize(
-        InventoryDeducted(1001, (DeductedSku(71, 2, 48, 10),))
+        InventoryDeducted(1001, (DeductedSku(71, 2, 48, 10),)), AT
     )
     assert message.topic == "OnInventoryDeductSuccess"
     assert message.key == "1001"
@@ -39,7 +42,7 @@ def test_failure_payload_lists_requested_available_and_reason_per_line() -> None
         FailureReason.UNKNOWN_SKU,
         (FailedLine(1, 2, 5, FailureReason.NONE), FailedLine(9, 1, 0, FailureReason.UNKNOWN_SKU)),
     )
-    message = EventSerializer(Topics(deduct_failed="failed-topic")).serialize(event)
+    message = EventSerializer(Topics(deduct_failed="failed-topic")).serialize(event, AT)
     assert message.topic == "failed-topic"
     assert json.loads(message.payload) == {
         "OrderId": "8",
@@ -57,7 +60,7 @@ def test_every_failure_reason_is_a_value_of_the_contracts_enum() -> None:
 
 def test_the_row_carries_the_id_the_event_was_made_with() -> None:
     event = InventoryReverted(3, ())
-    assert EventSerializer(Topics()).serialize(event).event_id == event.event_id
+    assert EventSerializer(Topics()).serialize(event, AT).event_id == event.event_id
 
 
 _int32 = st.integers(min_value=-(2**31), max_value=2**31 - 1)
@@ -84,7 +87,7 @@ def test_the_success_payload_is_the_document_the_protobuf_printer_writes(
 ) -> None:
     serializer = EventSerializer(Topics())
     try:
-        payload: object = serializer.serialize(event).payload
+        payload: object = serializer.serialize(event, AT).payload
     except ValueError:
         payload = ValueError
     try:

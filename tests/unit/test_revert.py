@@ -5,7 +5,7 @@ from __future__ import annotations
 from product_service.application.service import InventoryService
 from product_service.domain.commands import RevertInventory
 from product_service.domain.events import InventoryReverted
-from product_service.domain.model import LedgerKind, Operation, Outcome
+from product_service.domain.model import Dialect, LedgerKind, Operation, Outcome
 from tests.factories import order, product_with
 from tests.fakes import MemoryStore
 
@@ -65,3 +65,12 @@ def test_a_revert_before_the_deduct_is_recorded_and_takes_the_deduct_slot(
     records = {r.operation: r.outcome for r in inventory.order_record(9)}
     assert records == {Operation.REVERT: Outcome.SUCCEEDED, Operation.DEDUCT: Outcome.PREEMPTED}
     assert store.state.outbox == [InventoryReverted(9, ())]
+
+
+def test_a_revert_is_told_in_the_dialect_it_was_asked_in(
+    inventory: InventoryService, store: MemoryStore
+) -> None:
+    (sku,) = inventory.create_product(product_with(10)).skus
+    inventory.deduct(order(1, (sku.id, 3)))
+    inventory.revert(RevertInventory(1, "m-1", Dialect.LEGACY))
+    assert store.state.outbox[-1].dialect is Dialect.LEGACY

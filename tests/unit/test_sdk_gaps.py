@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import tomllib
 import warnings
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 from dapr.clients import DaprClient
 from dapr.clients.grpc.client import DaprGrpcClient
@@ -21,8 +18,7 @@ from dapr.clients.health import DaprHealth
 from dapr.conf import global_settings
 from dapr.conf import settings as dapr_settings
 from dapr.ext.grpc import App
-from dapr.proto import api_service_v1, api_v1
-from google.protobuf import empty_pb2
+from dapr.proto import api_service_v1
 
 from devstack.net import free_port
 from product_service.infrastructure.dapr import sdk_gaps
@@ -31,6 +27,7 @@ from product_service.infrastructure.dapr.publisher import DaprPublisher
 from product_service.infrastructure.dapr.sdk_gaps import SdkMismatch, check_sdk
 from product_service.infrastructure.dapr.sidecar import Sidecar
 from product_service.infrastructure.outbox_codec import OutboxMessage
+from tests.fake_sidecar import FakeSidecarApi
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 7.5
@@ -144,49 +141,6 @@ def test_the_accessors_refuse_objects_without_the_hooks_clearly() -> None:
         sdk_gaps.raw_stub(object())  # type: ignore[arg-type]
     with pytest.raises(SdkMismatch, match="App has no _servicer"):
         sdk_gaps.bulk_hook(object())  # type: ignore[arg-type]
-
-
-@dataclass
-class FakeSidecarApi(api_service_v1.DaprServicer):  # type: ignore[misc]
-    """The four sidecar RPCs the service makes; records each call's remaining deadline."""
-
-    deadlines: dict[str, float | None] = field(default_factory=dict)
-
-    def _seen(self, name: str, context: grpc.ServicerContext) -> None:
-        self.deadlines[name] = context.time_remaining()
-
-    def PublishEvent(self, request: Any, context: grpc.ServicerContext) -> empty_pb2.Empty:
-        self._seen("PublishEvent", context)
-        return empty_pb2.Empty()
-
-    def BulkPublishEvent(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self._seen("BulkPublishEvent", context)
-        return api_v1.BulkPublishResponse()
-
-    def TryLockAlpha1(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self._seen("TryLockAlpha1", context)
-        return api_v1.TryLockResponse(success=True)
-
-    def UnlockAlpha1(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self._seen("UnlockAlpha1", context)
-        return api_v1.UnlockResponse(status=api_v1.UnlockResponse.SUCCESS)
-
-
-@pytest.fixture
-def sidecar_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSidecarApi]:
-    """A fake sidecar that DaprClient() reaches; the SDK settings are restored afterwards."""
-    api = FakeSidecarApi()
-    server = grpc.server(ThreadPoolExecutor(4))
-    api_service_v1.add_DaprServicer_to_server(api, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    monkeypatch.setattr(DaprHealth, "wait_for_sidecar", staticmethod(lambda: None))
-    monkeypatch.setattr(dapr_settings, "DAPR_GRPC_ENDPOINT", f"127.0.0.1:{port}")
-    monkeypatch.setattr(dapr_settings, "DAPR_API_TOKEN", None)
-    for name in ("DAPR_API_TIMEOUT_SECONDS", "DAPR_HEALTH_TIMEOUT"):
-        monkeypatch.setattr(dapr_settings, name, getattr(dapr_settings, name))
-    yield api
-    server.stop(None)
 
 
 def _make_every_call(sidecar: Sidecar) -> None:

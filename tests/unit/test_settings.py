@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from product_service.contract.legacy_wire import LegacyTopics
 from product_service.infrastructure.db.retention_store import RETAINED
 from product_service.infrastructure.settings import Settings
 from product_service.interfaces.cli import EXIT_BAD_SETTINGS, main
@@ -135,3 +137,98 @@ def test_every_retained_table_names_a_duration_setting_and_the_ledger_none() -> 
         "first_seen_at",
         "dead_letter_retention",
     )
+
+
+# The legacy bridge (docs/migration.md).
+RENAMED_CONTRACT = {
+    "topic_payment_succeeded": "product.OnPaymentSuccess",
+    "topic_deduct_succeeded": "product.OnInventoryDeductSuccess",
+    "topic_deduct_rejected": "product.OnInventoryDeductSuccessDLQ",
+}
+
+
+def test_the_legacy_bridge_is_off_unless_asked_for() -> None:
+    assert (Settings().legacy_wire, Settings().legacy_topics) == ("off", None)
+
+
+def test_each_era_has_the_topic_names_of_its_go_order_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PRODUCT_LEGACY_WIRE", "v7")
+    assert Settings().legacy_topics == LegacyTopics(
+        "OrderEvent", "ProductEvent", "OrderEventDLQ", "ProductEventDLQ"
+    )
+    bare = Settings(legacy_wire="bare", **RENAMED_CONTRACT)
+    assert bare.legacy_topics == LegacyTopics(
+        "OnPaymentSuccess",
+        "OnInventoryDeductSuccess",
+        "OnPaymentSuccessDLQ",
+        "OnInventoryDeductSuccessDLQ",
+    )
+
+
+def test_a_legacy_topic_can_be_renamed_alone() -> None:
+    settings = Settings(legacy_wire="v7", legacy_topic_payment_succeeded="OrderEvent.eu")
+    assert settings.legacy_topics == LegacyTopics(
+        "OrderEvent.eu", "ProductEvent", "OrderEventDLQ", "ProductEventDLQ"
+    )
+
+
+def test_the_bare_era_asks_to_rename_the_contract_topics_it_shares() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(legacy_wire="bare")
+
+    message = str(refused.value)
+    for shared in ("PAYMENT_SUCCEEDED", "DEDUCT_SUCCEEDED", "DEDUCT_REJECTED"):
+        assert f"PRODUCT_LEGACY_TOPIC_{shared}=" in message
+        assert f"is also PRODUCT_TOPIC_{shared}" in message
+    assert "rename the contract's topic" in message
+
+
+@pytest.mark.parametrize(
+    ("changed", "named"),
+    [
+        (
+            {"legacy_topic_deduct_refused": "OnInventoryDeductFailed"},
+            "PRODUCT_LEGACY_TOPIC_DEDUCT_REFUSED=OnInventoryDeductFailed is also "
+            "PRODUCT_TOPIC_DEDUCT_FAILED",
+        ),
+        (
+            {"legacy_topic_payment_succeeded": "OnPaymentSuccess.dead-letter"},
+            "is also PRODUCT_TOPIC_PAYMENT_SUCCEEDED + PRODUCT_DEAD_LETTER_SUFFIX",
+        ),
+        (
+            {"legacy_topic_deduct_refused": "ProductEvent"},
+            "PRODUCT_LEGACY_TOPIC_DEDUCT_REFUSED=ProductEvent is also "
+            "PRODUCT_LEGACY_TOPIC_DEDUCT_SUCCEEDED",
+        ),
+        (
+            {"dead_letter_suffix": "DLQ"},  # OrderEvent's dead letters would be OrderEventDLQ
+            "PRODUCT_LEGACY_TOPIC_PAYMENT_SUCCEEDED + PRODUCT_DEAD_LETTER_SUFFIX=OrderEventDLQ "
+            "is also PRODUCT_LEGACY_TOPIC_DEDUCT_REFUSED",
+        ),
+    ],
+)
+def test_a_topic_given_two_roles_is_refused_naming_both_settings(
+    changed: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(named)):
+        Settings(legacy_wire="v7", **changed)  # type: ignore[arg-type]
+
+
+def test_an_unknown_era_is_refused() -> None:
+    with pytest.raises(ValidationError, match="legacy_wire"):
+        Settings(legacy_wire="v8")  # type: ignore[arg-type]
+
+
+def test_legacy_topics_are_not_checked_while_the_bridge_is_off() -> None:
+    assert Settings(legacy_topic_payment_succeeded="OnPaymentSuccess").legacy_topics is None
+
+
+def test_the_cli_refuses_a_bridge_sharing_the_contracts_topics(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PRODUCT_LEGACY_WIRE", "bare")
+
+    assert main(["db", "current"]) == EXIT_BAD_SETTINGS
+    assert "is also PRODUCT_TOPIC_PAYMENT_SUCCEEDED" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from product_service.domain.events import (
     InventoryReverted,
     RevertedSku,
 )
-from product_service.domain.model import FailureReason, LedgerKind, Sku, SkuStatus
+from product_service.domain.model import Dialect, FailureReason, LedgerKind, Sku, SkuStatus
 from product_service.domain.stock_book import StockBook
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -79,7 +79,10 @@ def test_a_line_naming_another_product_is_refused_with_its_own_reason() -> None:
     assert decided == InventoryDeductFailed(
         4,
         FailureReason.PRODUCT_MISMATCH,
-        (FailedLine(1, 1, 10, NONE), FailedLine(2, 1, 10, FailureReason.PRODUCT_MISMATCH)),
+        (
+            FailedLine(1, 1, 10, NONE, product_id=100),
+            FailedLine(2, 1, 10, FailureReason.PRODUCT_MISMATCH, product_id=7),
+        ),
     )
     assert stock.taken == {}
 
@@ -140,3 +143,17 @@ def test_giving_back_an_order_that_took_nothing_changes_nothing() -> None:
     stock = book(4)
     assert stock.give_back(7, {}) == InventoryReverted(7, ())
     assert stock.taken == {} and stock.ledger_entries(NOW) == []
+
+
+def test_every_outcome_is_told_in_the_dialect_of_its_command() -> None:
+    stock = book(5)
+    legacy = Dialect.LEGACY
+    served = stock.decide(DeductInventory(1, (OrderLine(1, 2),), dialect=legacy))
+    refused = stock.decide(DeductInventory(2, (OrderLine(1, 9),), dialect=legacy))
+    reverted = stock.give_back(1, {1: 2}, legacy)
+    plain = stock.decide(order(3, (1, 1)))
+
+    assert [served.dialect, refused.dialect, reverted.dialect] == [legacy] * 3
+    assert plain.dialect is Dialect.CONTRACT
+    assert served != InventoryDeducted(1, served.skus)  # the dialect is part of the event
+    assert served.event_id == InventoryDeducted(1, served.skus).event_id  # but not of its id

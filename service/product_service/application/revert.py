@@ -54,7 +54,7 @@ def _revert_once(command: RevertInventory, uow: UnitOfWork, clock: Clock) -> Ope
     deduction = uow.inbox.get(command.order_id, Operation.DEDUCT)
     deducted = _deducted(command.order_id, deduction, uow)
     book = StockBook(uow.skus.lock_many(deducted))
-    event = book.give_back(command.order_id, deducted)
+    event = book.give_back(command.order_id, deducted, command.dialect)
     now = clock.now()
     records = [_record(command, Operation.REVERT, Outcome.SUCCEEDED, now)]
     if deduction is None:  # taken so that a payment arriving later is refused

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from product_service.domain.errors import InvalidCommand
 from product_service.domain.limits import MAX_ID, MAX_PRICE, PRICE_DECIMALS, SKU_CODE_LENGTH
-from product_service.domain.model import SkuStatus
+from product_service.domain.model import Dialect, SkuStatus
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class DeductInventory:
     order_id: int
     lines: tuple[OrderLine, ...]
     message_id: str = ""
+    dialect: Dialect = Dialect.CONTRACT  # how the outcome is told
 
     def validated(self, limits: OrderLimits) -> DeductInventory:
         """This command with duplicate SKU lines merged, or InvalidCommand."""
@@ -53,7 +54,7 @@ class DeductInventory:
             require_quantity(total, limits.max_quantity, f"SKU {sku_id} (merged lines)")
         products = self._product_of_each_sku()
         lines = tuple(OrderLine(i, merged[i], products.get(i, 0)) for i in sorted(merged))
-        return DeductInventory(self.order_id, lines, self.message_id)
+        return replace(self, lines=lines)
 
     def _product_of_each_sku(self) -> dict[int, int]:
         """The product each SKU is ordered under, where given; one SKU under two products is a
@@ -76,6 +77,7 @@ class DeductInventory:
 class RevertInventory:
     order_id: int
     message_id: str = ""
+    dialect: Dialect = Dialect.CONTRACT  # how the outcome is told
 
     def validated(self) -> RevertInventory:
         require_id(self.order_id, "order id")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from product_service.domain.model import FailureReason
+from product_service.domain.model import Dialect, FailureReason
 
 # The namespace of every event id (in outbox rows, sent as CloudEvent ids): never change it.
 EVENT_ID_NAMESPACE = uuid.UUID("5f0c8a4e-2d4b-4c1e-9a55-7d3f6e1b2c90")
@@ -25,6 +25,7 @@ class FailedLine:
     requested: int
     available: int
     reason: FailureReason
+    product_id: int = 0  # as the order named it (0: not given)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class _OrderOutcome:
 
     order_id: int
     event_id: str = field(init=False, repr=False, compare=False)
+    dialect: Dialect = field(default=Dialect.CONTRACT, kw_only=True)  # the command's
 
     def __post_init__(self) -> None:
         kind = type(self).__name__  # part of every stored id: renaming a class changes them

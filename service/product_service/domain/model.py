@@ -35,6 +35,15 @@ class FailureReason(enum.StrEnum):
     PRODUCT_MISMATCH = "PRODUCT_MISMATCH"  # the line names a product the SKU is not part of
 
 
+class Dialect(enum.StrEnum):
+    """How an order's outcome is told: in the event contract, or in the format of the legacy
+    system its request came from. It travels from the command to the outcome event; what a
+    dialect means on the wire is the serializer's business, not the domain's."""
+
+    CONTRACT = "CONTRACT"
+    LEGACY = "LEGACY"
+
+
 class LedgerKind(enum.StrEnum):
     INITIAL = "INITIAL"
     ADJUST = "ADJUST"

@@ -17,7 +17,13 @@ from product_service.domain.events import (
     InventoryReverted,
     RevertedSku,
 )
-from product_service.domain.model import FailureReason, LedgerKind, Sku, StockLedgerEntry
+from product_service.domain.model import (
+    Dialect,
+    FailureReason,
+    LedgerKind,
+    Sku,
+    StockLedgerEntry,
+)
 
 NONE = FailureReason.NONE
 Decision = InventoryDeducted | InventoryDeductFailed
@@ -38,12 +44,16 @@ class StockBook:
         for line in order.lines:
             self._take(order.order_id, line.sku_id, line.quantity)
         return InventoryDeducted(
-            order.order_id, tuple(self._deducted(line) for line in order.lines)
+            order.order_id,
+            tuple(self._deducted(line) for line in order.lines),
+            dialect=order.dialect,
         )
 
-    def give_back(self, order_id: int, deducted: Mapping[int, int]) -> InventoryReverted:
+    def give_back(
+        self, order_id: int, deducted: Mapping[int, int], dialect: Dialect = Dialect.CONTRACT
+    ) -> InventoryReverted:
         """Returns to stock what the order's deduction took (SKU id -> units, as its ledger
-        entries say); nothing when it took nothing."""
+        entries say); nothing when it took nothing. `dialect`: the revert command's."""
         for sku_id, units in deducted.items():
             self._take(order_id, sku_id, -units)
         return InventoryReverted(
@@ -52,6 +62,7 @@ class StockBook:
                 RevertedSku(sku_id, units, self.skus[sku_id].stock)
                 for sku_id, units in deducted.items()
             ),
+            dialect=dialect,
         )
 
     def refuse(
@@ -65,13 +76,14 @@ class StockBook:
                 line.quantity,
                 self.skus[line.sku_id].stock if line.sku_id in self.skus else 0,
                 reason if reason is not None else self._refusal(line),
+                line.product_id,
             )
             for line in order.lines
         )
         refused = [line.reason for line in lines if line.reason is not NONE]
         if not refused:
             raise ValueError(f"order {order.order_id}: every line can be served; nothing to refuse")
-        return InventoryDeductFailed(order.order_id, refused[0], lines)
+        return InventoryDeductFailed(order.order_id, refused[0], lines, dialect=order.dialect)
 
     def ledger_entries(self, now: datetime) -> list[StockLedgerEntry]:
         """One entry per line taken or given back, in the order decided."""

@@ -54,6 +54,12 @@ DEAD_LETTERS = Counter(
     "Dead letters recorded (each once), by the topic they were meant for and the reason",
     ["topic", "reason"],
 )
+LEGACY_IGNORED = Counter(
+    "product_legacy_ignored_total",
+    "Records on a legacy (go-micro) topic of an event type not for this service: acknowledged"
+    " and left alone, by topic and event type",
+    ["topic", "event_type"],
+)
 PUBLISHED = Counter(
     "product_outbox_published_total", "Outcome events the sidecar accepted, by path", ["path"]
 )

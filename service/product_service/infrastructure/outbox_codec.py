@@ -1,10 +1,13 @@
 """Outcome events as outbox rows: topic, key and payload in the protobuf JSON mapping of
-proto/product/v1/events.proto, with the event's own id."""
+proto/product/v1/events.proto, with the event's own id; or, for an order that came over the
+legacy bridge, in the go-micro format (legacy_codec.py)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -17,6 +20,7 @@ from product_service.domain.events import (
     InventoryDeductFailed,
     OutcomeEvent,
 )
+from product_service.domain.model import Dialect
 
 
 @dataclass(frozen=True)
@@ -27,17 +31,41 @@ class OutboxMessage:
     payload: str
     trace_context: str | None = None
     message_id: str | None = None  # the CloudEvent id when not event_id (a replayed dead letter)
+    # The payload is the whole broker record (published with rawPayload), not a CloudEvent's data.
+    raw: bool = False
 
     @property
     def cloud_event_id(self) -> str:
         return self.message_id or self.event_id
 
 
-class EventSerializer:
-    def __init__(self, topics: Topics) -> None:
-        self._topics = topics
+class DialectSerializer(Protocol):
+    def serialize(
+        self, event: OutcomeEvent, created_at: datetime, trace_context: str | None
+    ) -> OutboxMessage | None:
+        """The event in this dialect, or None when the dialect has no form of it."""
+        ...
 
-    def serialize(self, event: OutcomeEvent) -> OutboxMessage:
+
+class EventSerializer:
+    """The one place that decides an outcome's topic and payload."""
+
+    def __init__(self, topics: Topics, legacy: DialectSerializer | None = None) -> None:
+        self._topics = topics
+        self._legacy = legacy  # None: the legacy bridge is off
+
+    def serialize(
+        self, event: OutcomeEvent, created_at: datetime, trace_context: str | None = None
+    ) -> OutboxMessage:
+        """A legacy order's outcome in the legacy format when it has one (a revert has none),
+        everything else in the contract (also a legacy order's, once the bridge is off)."""
+        if event.dialect is Dialect.LEGACY and self._legacy is not None:
+            told = self._legacy.serialize(event, created_at, trace_context)
+            if told is not None:
+                return told
+        return self._contract(event, trace_context)
+
+    def _contract(self, event: OutcomeEvent, trace_context: str | None) -> OutboxMessage:
         payload = _plain_success(event)
         if payload is not None:
             topic = self._topics.deduct_succeeded
@@ -49,7 +77,7 @@ class EventSerializer:
                 indent=None,
                 always_print_fields_with_no_presence=True,
             )
-        return OutboxMessage(event.event_id, topic, str(event.order_id), payload)
+        return OutboxMessage(event.event_id, topic, str(event.order_id), payload, trace_context)
 
     def _encode(self, event: OutcomeEvent) -> tuple[str, Message]:
         if isinstance(event, InventoryDeducted):

@@ -75,9 +75,11 @@ def _publish_one(publisher: Publisher, message: OutboxMessage) -> set[str]:
 
 
 def _runs_by_topic(messages: Sequence[OutboxMessage]) -> list[list[OutboxMessage]]:
+    """Consecutive messages of one topic and one kind: a bulk publish is raw (legacy records)
+    or CloudEvents as a whole (Dapr reads rawPayload from the request, not the entry)."""
     runs: list[list[OutboxMessage]] = []
     for message in messages:
-        if runs and runs[-1][0].topic == message.topic:
+        if runs and (runs[-1][0].topic, runs[-1][0].raw) == (message.topic, message.raw):
             runs[-1].append(message)
         else:
             runs.append([message])

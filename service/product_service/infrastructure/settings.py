@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from datetime import timedelta
 from typing import Literal
 
@@ -10,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from product_service.contract.legacy_wire import TOPICS_OF_ERA, Era, LegacyTopics
 from product_service.contract.topics import Topics
 from product_service.domain.commands import OrderLimits
 from product_service.domain.limits import MAX_UNITS
@@ -70,6 +72,19 @@ class Settings(BaseSettings):
     topic_reverted: str = CONTRACT_TOPICS.reverted
     dead_letter_suffix: str = Field(
         ".dead-letter", description="Dead-letter topic of each subscription: topic + suffix"
+    )
+    # The legacy bridge (docs/migration.md): the Go order service's go-micro format on its own
+    # topics, beside the contract. Unset topics take the era's names (contract/legacy_wire.py).
+    legacy_wire: Literal["off", "v7", "bare"] = Field(
+        "off", description="Also speak the go-micro format of this Go order service era"
+    )
+    legacy_topic_payment_succeeded: str | None = Field(None, description="Paid orders, in")
+    legacy_topic_deduct_succeeded: str | None = Field(None, description="Deductions, out")
+    legacy_topic_deduct_refused: str | None = Field(
+        None, description="Refusals, out: where the order service reverts the payment"
+    )
+    legacy_topic_deduct_rejected: str | None = Field(
+        None, description="Our successes the order service sent back, in: compensation"
     )
 
     app_id: str = "product-service"
@@ -198,6 +213,66 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _one_format_per_topic(self) -> Settings:
+        """A topic carries CloudEvents or the go-micro format, never both: a consumer of either
+        would take the other's records for poison. The Go service's names are fixed, so the
+        contract's topic is the one to rename."""
+        if self.legacy_topics is None:
+            return self
+        legacy, contract = self._legacy_topic_settings(), self._contract_topic_settings()
+        clashes = [
+            f"{name}={topic} is also {other}"
+            for name, topic in legacy.items()
+            for other, theirs in contract.items()
+            if topic == theirs
+        ]
+        if clashes:
+            raise ValueError(
+                f"PRODUCT_LEGACY_WIRE={self.legacy_wire}: {'; '.join(clashes)}. A topic carries "
+                "CloudEvents or the go-micro format, not both: rename the contract's topic "
+                "(the PRODUCT_TOPIC_* setting named; the Go order service's names are fixed)"
+            )
+        _each_topic_once(legacy)
+        return self
+
+    def _contract_topic_settings(self) -> dict[str, str]:
+        """Each contract topic, and each dead-letter topic of a contract subscription, by the
+        setting that names it."""
+        topics = {
+            f"PRODUCT_TOPIC_{field.name.upper()}": getattr(self.topics, field.name)
+            for field in fields(Topics)
+        }
+        return topics | _dead_letters_of(
+            topics, ("PRODUCT_TOPIC_PAYMENT_SUCCEEDED", "PRODUCT_TOPIC_DEDUCT_REJECTED"), self
+        )
+
+    def _legacy_topic_settings(self) -> dict[str, str]:
+        legacy = self.legacy_topics
+        assert legacy is not None
+        topics = {
+            f"PRODUCT_LEGACY_TOPIC_{field.name.upper()}": getattr(legacy, field.name)
+            for field in fields(LegacyTopics)
+        }
+        inputs = ("PRODUCT_LEGACY_TOPIC_PAYMENT_SUCCEEDED", "PRODUCT_LEGACY_TOPIC_DEDUCT_REJECTED")
+        return topics | _dead_letters_of(topics, inputs, self)
+
+    @property
+    def legacy_era(self) -> Era | None:
+        return None if self.legacy_wire == "off" else Era(self.legacy_wire)
+
+    @property
+    def legacy_topics(self) -> LegacyTopics | None:
+        """The legacy bridge's topics, or None when it is off."""
+        if self.legacy_era is None:
+            return None
+        named = {
+            field.name: value
+            for field in fields(LegacyTopics)
+            if (value := getattr(self, f"legacy_topic_{field.name}"))
+        }
+        return replace(TOPICS_OF_ERA[self.legacy_era], **named)
+
     @property
     def order_limits(self) -> OrderLimits:
         return OrderLimits(max_lines=self.max_order_lines, max_quantity=self.max_line_quantity)
@@ -218,3 +293,21 @@ class Settings(BaseSettings):
     def safe_database_url(self) -> str:
         """The database URL with its password masked, for logs and messages."""
         return make_url(self.database_url).render_as_string(hide_password=True)
+
+
+def _dead_letters_of(
+    topics: dict[str, str], subscribed: tuple[str, ...], settings: Settings
+) -> dict[str, str]:
+    return {
+        f"{name} + PRODUCT_DEAD_LETTER_SUFFIX": settings.dead_letter_topic(topics[name])
+        for name in subscribed
+    }
+
+
+def _each_topic_once(named: dict[str, str]) -> None:
+    """Each legacy topic has one role: the same name twice is a mistake in the settings."""
+    first: dict[str, str] = {}
+    for name, topic in named.items():
+        if topic in first:
+            raise ValueError(f"{name}={topic} is also {first[topic]}: rename one of them")
+        first[topic] = name

@@ -1,4 +1,5 @@
-"""Publishes outbox messages through the sidecar, keyed by order id, with a stable event id."""
+"""Publishes outbox messages through the sidecar, keyed by order id, with a stable event id; a
+raw row (a legacy go-micro record) with rawPayload, so that the record value is its payload."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from product_service.infrastructure.dapr.sidecar import Sidecar
 from product_service.infrastructure.outbox_codec import OutboxMessage
 from product_service.infrastructure.telemetry import context_from_traceparent, tracer
 
+# Dapr publish metadata: no CloudEvent envelope; the data is the Kafka record value as it is.
+# Dapr reads it from the request's metadata only, also for a bulk publish.
+RAW_PAYLOAD = {"rawPayload": "true"}
+
 
 class PublishFailed(Exception):
     """The sidecar did not accept the message; it stays in the outbox and is tried again."""
@@ -24,7 +29,9 @@ class DaprPublisher:
         self._pubsub_name = pubsub_name
 
     def publish(self, message: OutboxMessage) -> None:
-        metadata = {"partitionKey": message.key, "cloudevent.id": message.cloud_event_id}
+        metadata = _entry_metadata(message, traced=False)
+        if message.raw:
+            metadata |= RAW_PAYLOAD
         # The span continues the trace of the transaction that wrote the row; the sidecar's
         # publish span becomes its child and hands the trace on inside the CloudEvent.
         with tracer().start_as_current_span(
@@ -48,8 +55,9 @@ class DaprPublisher:
         """Publishes messages of one topic in one call, each keyed by its order and carrying
         its own event id and trace (metadata per entry, which DaprClient.publish_events cannot
         send: sdk_gaps.bulk_publish); returns the event ids the sidecar did not accept."""
-        topic = messages[0].topic
+        topic, raw = messages[0].topic, messages[0].raw
         assert all(m.topic == topic for m in messages), "one topic per bulk publish"
+        assert all(m.raw == raw for m in messages), "raw and CloudEvent rows are never mixed"
         entries = [
             api_v1.BulkPublishRequestEntry(
                 entry_id=str(index),
@@ -60,7 +68,10 @@ class DaprPublisher:
             for index, message in enumerate(messages)
         ]
         request = api_v1.BulkPublishRequest(
-            pubsub_name=self._pubsub_name, topic=topic, entries=entries
+            pubsub_name=self._pubsub_name,
+            topic=topic,
+            entries=entries,
+            metadata=RAW_PAYLOAD if raw else {},
         )
         with tracer().start_as_current_span(
             f"publish {topic}",
@@ -78,9 +89,16 @@ class DaprPublisher:
         return {messages[int(failed.entry_id)].event_id for failed in response.failedEntries}
 
 
-def _entry_metadata(message: OutboxMessage) -> dict[str, str]:
-    metadata = {"partitionKey": message.key, "cloudevent.id": message.cloud_event_id}
-    if message.trace_context:  # the consumer's trace continues the transaction's
+def _entry_metadata(message: OutboxMessage, traced: bool = True) -> dict[str, str]:
+    """Keyed by order id; a CloudEvent also under the row's id and (`traced`: in a bulk
+    publish, where no span context reaches the sidecar per entry) the transaction's trace. A
+    raw record gets no cloudevent.* metadata: there is no envelope to put it in (its trace
+    travels in its own header)."""
+    metadata = {"partitionKey": message.key}
+    if message.raw:
+        return metadata
+    metadata["cloudevent.id"] = message.cloud_event_id
+    if traced and message.trace_context:  # the consumer's trace continues the transaction's
         metadata["cloudevent.traceparent"] = message.trace_context
     return metadata
 

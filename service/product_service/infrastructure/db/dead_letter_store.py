@@ -26,8 +26,11 @@ REPLAY_NAMESPACE = uuid.UUID("5b0c7f7e-1f4e-4c8e-9d0a-7d2f3f1f6a11")
 
 
 class SqlDeadLetterStore(DeadLetterStore):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, raw_topics: frozenset[str] = frozenset()) -> None:
         self._engine = engine
+        # Original topics whose messages are whole broker records (the legacy bridge's): their
+        # replays are published raw, as they came.
+        self._raw_topics = raw_topics
 
     def record(self, seen: DeadLetterSeen, at: datetime) -> tuple[DeadLetter, bool]:
         key = (dead_letters.c.original_topic == seen.original_topic) & (
@@ -76,7 +79,8 @@ class SqlDeadLetterStore(DeadLetterStore):
             fresh = [letter for letter in letters if letter.id not in done]
             for letter in fresh:
                 event_id = str(uuid.uuid5(REPLAY_NAMESPACE, f"{request_id}/{letter.id}"))
-                connection.execute(insert(outbox).values(**_outbox_row(letter, event_id, at)))
+                row = _outbox_row(letter, event_id, at, letter.original_topic in self._raw_topics)
+                connection.execute(insert(outbox).values(**row))
                 connection.execute(
                     insert(dead_letter_replays).values(
                         dead_letter_id=letter.id,
@@ -131,7 +135,7 @@ def _new_row(seen: DeadLetterSeen, at: datetime) -> dict[str, Any]:
     }
 
 
-def _outbox_row(letter: DeadLetter, event_id: str, at: datetime) -> dict[str, Any]:
+def _outbox_row(letter: DeadLetter, event_id: str, at: datetime, raw: bool) -> dict[str, Any]:
     return {
         "event_id": event_id,
         "topic": letter.original_topic,
@@ -143,6 +147,7 @@ def _outbox_row(letter: DeadLetter, event_id: str, at: datetime) -> dict[str, An
         "trace_context": current_traceparent(),
         "created_at": naive_utc(at),
         "message_id": letter.event_id,
+        "raw_payload": raw,
     }
 
 

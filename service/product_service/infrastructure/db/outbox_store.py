@@ -89,4 +89,5 @@ def _message(row: Row[Any]) -> OutboxMessage:
         payload=row.payload,
         trace_context=row.trace_context,
         message_id=row.message_id,
+        raw=row.raw_payload,
     )

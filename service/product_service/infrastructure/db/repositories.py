@@ -269,16 +269,18 @@ class SqlOutbox(ports.Outbox):
 
     def add_many(self, events: Sequence[OutcomeEvent], created_at: datetime) -> None:
         trace_context, stored_at = current_traceparent(), naive_utc(created_at)
+        messages = [self._serializer.serialize(e, created_at, trace_context) for e in events]
         rows = [
             {
                 "event_id": message.event_id,
                 "topic": message.topic,
                 "message_key": message.key,
                 "payload": message.payload,
-                "trace_context": trace_context,
+                "trace_context": message.trace_context,
                 "created_at": stored_at,
+                "raw_payload": message.raw,
             }
-            for message in map(self._serializer.serialize, events)
+            for message in messages
         ]
         if rows:
             self._execute(insert(outbox), rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects import mysql, sqlite
 
@@ -104,6 +106,9 @@ outbox = Table(
     # The CloudEvent id to publish under when it is not event_id: a replayed dead letter keeps
     # the id it had, so that a message still poison is counted again, not recorded anew.
     Column("message_id", String(255), nullable=True),
+    # The payload is the whole broker record, published with rawPayload (no CloudEvent): an
+    # outcome in the legacy go-micro format (infrastructure/legacy_codec.py).
+    Column("raw_payload", Boolean, nullable=False, server_default=false()),
     Index(None, "published_at", "id"),
 )
 

@@ -24,6 +24,7 @@ from product_service.infrastructure.metrics import (
     BULK_ENTRIES,
     DEAD_LETTERS,
     HANDLER_SECONDS,
+    LEGACY_IGNORED,
     MESSAGES,
 )
 from product_service.infrastructure.partitions import PartitionWatch
@@ -45,6 +46,7 @@ from product_service.interfaces.grpc.observed import (
     run_batch,
     run_operation,
 )
+from product_service.interfaces.legacy_messages import Ignored, LegacyReader, traceparent_in
 from product_service.interfaces.messages import (
     parse_deduct_rejected,
     parse_payment,
@@ -54,6 +56,14 @@ from product_service.interfaces.messages import (
 log = logging.getLogger(__name__)
 
 EXPECTED_FAILURES = (DomainError, TransientError, StoreRejected)
+# Subscription metadata of the legacy topics: daprd hands the app the Kafka record value as it
+# is, not a CloudEvent. Read in daprd 1.18.3: pkg/runtime/subscription/subscription.go wraps
+# the raw value with contribpubsub.FromRawPayload (a CloudEvent with a new random id,
+# datacontenttype application/octet-stream and the value as data_base64), and
+# pkg/runtime/pubsub/subscriptions.go (GRPCEnvelopeFromSubscriptionMessage) decodes
+# data_base64 back into TopicEventRequest.data: the app gets the record value byte for byte.
+# The dead-letter topic gets the raw value too (sendToDeadLetter publishes msg.Data).
+RAW_PAYLOAD = {"rawPayload": "true"}
 
 Command = TypeVar("Command", DeductInventory, RevertInventory)
 Answer = TypeVar("Answer")
@@ -72,6 +82,7 @@ class TopicHandlers:
         self._inventory = inventory
         self._dead_letters = dead_letters
         self._reader = DeadLetterReader(settings)
+        self._legacy = LegacyReader(settings.legacy_era) if settings.legacy_era else None
         self._max_bytes = settings.max_message_bytes
         self._patience = settings.dead_letter_patience_seconds
         self._intake = intake
@@ -108,6 +119,15 @@ class TopicHandlers:
         """OnInventoryDeductSuccessDLQ: the order service refused our deduction; revert it."""
         return self._one(event, self._parse_rejected, self._revert)
 
+    def on_legacy_payment(self, event: v1.Event) -> TopicEventResponse:
+        """The legacy payment topic (go-micro, raw): deduct; other event types are left alone."""
+        return self._one(event, self._parse_legacy_payment, self._deduct, self._go_trace(event))
+
+    def on_legacy_rejected(self, event: v1.Event) -> TopicEventResponse:
+        """The legacy compensation topic (go-micro, raw): the order service sent our success
+        back; revert it."""
+        return self._one(event, self._parse_legacy_rejected, self._revert, self._go_trace(event))
+
     def on_dead_letter(self, event: v1.Event) -> TopicEventResponse:
         """<topic>.dead-letter of our own subscriptions: record what the sidecar gave up on.
         A bad payload is expected here and recorded as it is; only a database that cannot
@@ -117,11 +137,29 @@ class TopicHandlers:
     def dead_letter_topics(self) -> list[str]:
         return list(self._reader.topics)
 
+    def is_raw(self, dead_letter_topic: str) -> bool:
+        """A legacy subscription's dead letters are raw records, subscribed as such."""
+        return dead_letter_topic in self._reader.raw_topics
+
     def _parse_payment(self, data: bytes, message_id: str) -> DeductInventory:
         return parse_payment(within_limit(data, self._max_bytes), message_id)
 
     def _parse_rejected(self, data: bytes, message_id: str) -> RevertInventory:
         return parse_deduct_rejected(within_limit(data, self._max_bytes), message_id)
+
+    def _go_trace(self, event: v1.Event) -> str | None:
+        """The Go publisher's trace, from the record's Traceparent header: a raw record has no
+        Kafka headers for the sidecar to continue a trace from."""
+        data = _payload(event)
+        return traceparent_in(data) if len(data) <= self._max_bytes else None
+
+    def _parse_legacy_payment(self, data: bytes, message_id: str) -> DeductInventory:
+        assert self._legacy is not None, "subscribed only with the legacy bridge on"
+        return self._legacy.payment(within_limit(data, self._max_bytes), message_id)
+
+    def _parse_legacy_rejected(self, data: bytes, message_id: str) -> RevertInventory:
+        assert self._legacy is not None, "subscribed only with the legacy bridge on"
+        return self._legacy.rejected(within_limit(data, self._max_bytes), message_id)
 
     def _record_dead_letter(self, work: Work, event: v1.Event) -> TopicEventResponse:
         seen = self._reader.seen(
@@ -158,20 +196,25 @@ class TopicHandlers:
         event: v1.Event,
         parse: Callable[[bytes, str], Command],
         decide: Callable[[Command], OperationResult],
+        traceparent: str | None = None,
     ) -> TopicEventResponse:
-        return self._observed(event, lambda work: _answer(work, event, parse, decide))
+        return self._observed(event, lambda work: _answer(work, event, parse, decide), traceparent)
 
     def _observed(
-        self, event: v1.Event, work: Callable[[Work], TopicEventResponse]
+        self,
+        event: v1.Event,
+        work: Callable[[Work], TopicEventResponse],
+        traceparent: str | None = None,
     ) -> TopicEventResponse:
-        """One message in its consumer span, counted; RETRY once shutdown has begun (the
-        message stays with the broker)."""
+        """One message in its consumer span (continuing the sidecar's delivery span, else
+        `traceparent`), counted; RETRY once shutdown has begun (the message stays with the
+        broker)."""
         topic = event.Subject() or ""  # the SDK sets it to the topic
         self._partitions.delivered(topic, _sidecar_metadata(event, PARTITION_KEY))
         arrival = Arrival(
             f"{topic} process",
             SpanKind.CONSUMER,
-            context_from_traceparent(_sidecar_traceparent(event)),
+            context_from_traceparent(_sidecar_traceparent(event) or traceparent),
             {"messaging.destination.name": topic, "messaging.message.id": event.EventID()},
         )
         return observed(
@@ -242,8 +285,25 @@ def register_subscriptions(app: App, handlers: TopicHandlers, settings: Settings
     app.subscribe(pubsub, rejected, dead_letter_topic=dead_letters(rejected))(
         handlers.on_deduct_rejected
     )
+    _subscribe_legacy(app, handlers, settings)
     for dead_letter_topic in handlers.dead_letter_topics():  # no dead-letter topic of their own
-        app.subscribe(pubsub, dead_letter_topic)(handlers.on_dead_letter)
+        metadata = RAW_PAYLOAD if handlers.is_raw(dead_letter_topic) else {}
+        app.subscribe(pubsub, dead_letter_topic, metadata=metadata)(handlers.on_dead_letter)
+
+
+def _subscribe_legacy(app: App, handlers: TopicHandlers, settings: Settings) -> None:
+    """The legacy bridge's topics (PRODUCT_LEGACY_WIRE), raw, one message per delivery."""
+    legacy = settings.legacy_topics
+    if legacy is None:
+        return
+    for topic, handler in (
+        (legacy.payment_succeeded, handlers.on_legacy_payment),
+        (legacy.deduct_rejected, handlers.on_legacy_rejected),
+    ):
+        dead_letter_topic = settings.dead_letter_topic(topic)
+        app.subscribe(
+            settings.pubsub_name, topic, metadata=RAW_PAYLOAD, dead_letter_topic=dead_letter_topic
+        )(handler)
 
 
 def _answer(
@@ -255,6 +315,8 @@ def _answer(
     topic, message_id = event.Subject() or "", event.EventID()
     try:
         command = parse(_payload(event), message_id)
+    except Ignored as ignored:
+        answer = _ignored(topic, message_id, ignored)
     except EXPECTED_FAILURES as exc:
         answer = _dropped(topic, message_id, exc)
     else:
@@ -280,6 +342,13 @@ def _answer_of(topic: str, message_id: str, result: BatchAnswer) -> TopicEventRe
     else:
         log.error("%s message %s: unexpected error", topic, message_id, exc_info=result)
     return answer
+
+
+def _ignored(topic: str, message_id: str, ignored: Ignored) -> TopicEventResponse:
+    """Another service's record on a shared topic: acknowledged, counted, left alone."""
+    LEGACY_IGNORED.labels(topic, ignored.label).inc()
+    log.debug("%s message %s: SUCCESS, ignored: %s", topic, message_id, ignored)
+    return SUCCESS
 
 
 def _dropped(topic: str, message_id: str, exc: Exception) -> TopicEventResponse:
