@@ -256,6 +256,7 @@ def start_stack(
     args: argparse.Namespace, stamp: str, token: str, replicas: int, partitions: int
 ) -> Stack:
     """A stack of its own per configuration: its topics (with `partitions`) and its group."""
+    from devstack import Stack
 
     suffix = f"bench-{token}-{replicas}r{partitions}p"
     say(
@@ -298,7 +299,8 @@ def run_config(
 ) -> list[RunResult]:
     """Seed, warm up and run the scenario on one stack; its report entries under its key when
     several configurations run."""
-    say(f"seeding {args.skus} SKUs with stock {args.stock} each")
+    if not bench.catalog:
+        say(f"seeding {args.skus} SKUs with stock {args.stock} each")
     bench.seed()
     bench.connect()
     part = (
@@ -327,7 +329,6 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-
     signal.signal(signal.SIGTERM, _interrupt)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     down = [name for name in ("kafka", "mariadb", "redis") if not port_open(INFRA_PORTS[name])]
@@ -353,13 +354,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     failure: str | None = None
     stack: Stack | None = None
     bench: Bench | None = None
+    catalog: list[tuple[int, int]] = []
     try:
         report["db_ceiling"] = None if args.no_db_ceiling else db_ceiling(args, stamp)
         fresh_database()
         for replicas, partitions in args.configs:
             stack = start_stack(args, stamp, token, replicas, partitions)
-            bench = Bench(args, stack, stack.products)
+            bench = Bench(args, stack, stack.products, catalog)
             runs += run_config(args, bench, report, replicas, partitions)
+            catalog = bench.catalog
             bench.close()
             close_stack(stack)
             bench = stack = None

@@ -46,7 +46,13 @@ if TYPE_CHECKING:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, stack: Stack, replicas: Sequence[App]) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        stack: Stack,
+        replicas: Sequence[App],
+        catalog: Sequence[tuple[int, int]] = (),
+    ) -> None:
         self.args = args
         self.stack = stack
         self.replicas = list(replicas)
@@ -54,7 +60,7 @@ class Bench:
         self.rng = random.Random(args.seed)
         self.id_base = (int(time.time()) % 10**6) * 10**9  # below 2**53, unique per invocation
         self.run_count = 0
-        self.catalog: list[tuple[int, int]] = []
+        self.catalog: list[tuple[int, int]] = list(catalog)  # (product id, SKU id)
         self.engine: Engine | None = None
         self.inventory: InventoryService | None = None
         self.reader: OutcomeReader | None = None
@@ -76,6 +82,8 @@ class Bench:
         self.engine = build_engine(DATABASE_URL, pool_size=4)
         settings = Settings(database_url=DATABASE_URL, lock_store_name="")  # seeding only
         self.inventory = build_runtime(settings, Adapters(engine=self.engine)).inventory
+        if self.catalog:  # seeded for an earlier configuration: the same SKUs again
+            return
         skus, stock = self.args.skus, self.args.stock
         for start in range(0, skus, 100):
             batch = tuple(

@@ -123,7 +123,8 @@ def test_topic_scopes_follow_the_runs_topic_names(tmp_path: Path) -> None:
     assert scopes["subscriptionScopes"] == (
         "product-service=OnPaymentSuccess.run7,OnInventoryDeductSuccessDLQ.run7,"
         "OnPaymentSuccess.run7.dead-letter,OnInventoryDeductSuccessDLQ.run7.dead-letter,"
-        "OrderEvent,ProductEventDLQ,OrderEvent.dead-letter,ProductEventDLQ.dead-letter"
+        "run7-OrderEvent,run7-ProductEventDLQ,run7-OrderEvent.dead-letter,"
+        "run7-ProductEventDLQ.dead-letter"
     )
     assert "OnPaymentSuccess.run7.dead-letter" in scopes["publishingScopes"]
     assert "product-service=OnInventoryDeductSuccess.run7," in scopes["publishingScopes"]

@@ -64,9 +64,10 @@ def test_wait_for_names_what_arrived_when_it_times_out(tmp_path: Path) -> None:
             client.wait_for(5, topic="OnInventoryDeductSuccess", timeout=0.2)
 
 
-def test_a_topic_suffix_renames_only_contract_topics_on_the_wire() -> None:
+def test_a_topic_suffix_renames_only_contract_and_legacy_topics_on_the_wire() -> None:
     names = Topics("run-1")
     assert names.wire("OnPaymentSuccess") == "OnPaymentSuccess.run-1"
+    assert names.wire("OrderEvent") == "run-1-OrderEvent"
     assert names.wire("smoke") == "smoke"
     assert names.contract("OnInventoryReverted.run-1") == "OnInventoryReverted"
     assert Topics().wire("OnPaymentSuccess") == "OnPaymentSuccess"

@@ -17,6 +17,8 @@ DEDUCT_SUCCESS_DLQ = "OnInventoryDeductSuccessDLQ"
 REVERTED = "OnInventoryReverted"
 OUTCOMES = (DEDUCT_SUCCESS, DEDUCT_FAILED, REVERTED)
 ALL = (PAYMENT_SUCCESS, DEDUCT_SUCCESS, DEDUCT_FAILED, DEDUCT_SUCCESS_DLQ, REVERTED)
+# The Go order service's go-micro topics (the legacy bridge, docs/migration.md): per-run too.
+LEGACY = ("OrderEvent", "ProductEvent", "OrderEventDLQ", "ProductEventDLQ")
 DEAD_LETTER_SUFFIX = ".dead-letter"
 SUFFIX_ENV = "SIMULATOR_TOPIC_SUFFIX"
 
@@ -26,8 +28,18 @@ class Topics:
     suffix: str = ""
 
     def wire(self, topic: str) -> str:
-        """The broker's name for a contract topic (other names pass through unchanged)."""
-        return f"{topic}.{self.suffix}" if self.suffix and topic in ALL else topic
+        """The broker's name for a contract or legacy topic (other names pass through). A legacy
+        topic gets the run's name as a prefix instead, as tools/legacy_peer --topic-prefix
+        names them."""
+        if not self.suffix:
+            return topic
+        if topic in LEGACY:
+            return self.legacy_prefix + topic
+        return f"{topic}.{self.suffix}" if topic in ALL else topic
+
+    @property
+    def legacy_prefix(self) -> str:
+        return f"{self.suffix}-" if self.suffix else ""
 
     def contract(self, wire_name: str) -> str:
         """The contract name of a broker topic."""
