@@ -173,8 +173,10 @@ COLLAPSE_LIMIT = 1.25  # N replicas may use at most this times one replica's CPU
 
 
 def scale_summary(runs: Sequence[RunResult]) -> list[str]:
-    """CPU per 1,000 orders of each replica count against one replica's at the same rate and
-    scenario (the collapse check: at most COLLAPSE_LIMIT), when several counts ran."""
+    """CPU per 1,000 orders of each run against one replica's at the same rate and scenario
+    (the collapse check: at most COLLAPSE_LIMIT), when several replica counts ran. The
+    baseline is the one replica on the same partitions; for P = N runs, one replica on one
+    partition."""
     if len({r.replicas for r in runs}) < 2:
         return []
     lines = [
@@ -182,21 +184,30 @@ def scale_summary(runs: Sequence[RunResult]) -> list[str]:
         f"limit {COLLAPSE_LIMIT}x:"
     ]
     for run in runs:
-        one = next(
-            (
-                r
-                for r in runs
-                if r.replicas == 1
-                and r.scenario == run.scenario
-                and r.target_rate == run.target_rate
-            ),
-            None,
-        )
+        one = _one_replica_baseline(runs, run)
         mine, theirs = total_cpu(run), total_cpu(one) if one else None
         ratio = round(mine / theirs, 2) if mine and theirs else None
-        verdict = "" if ratio is None else (" ok" if ratio <= COLLAPSE_LIMIT else " COLLAPSE")
-        lines.append(f"  {run.name}: {cell(mine, 3)} s, {cell(ratio, 2)}x{verdict}")
+        verdict = "" if ratio is None else (" ok" if ratio <= COLLAPSE_LIMIT else " over")
+        against = f" (against {one.name})" if one else ""
+        lines.append(f"  {run.name}: {cell(mine, 3)} s, {cell(ratio, 2)}x{verdict}{against}")
     return lines
+
+
+def _one_replica_baseline(runs: Sequence[RunResult], run: RunResult) -> RunResult | None:
+    def alike(other: RunResult, partitions: int) -> bool:
+        return (
+            other.replicas == 1
+            and other.partitions == partitions
+            and other.scenario == run.scenario
+            and other.target_rate == run.target_rate
+        )
+
+    wanted = [run.partitions] + ([1] if run.partitions == run.replicas else [])
+    for partitions in wanted:
+        found = next((other for other in runs if alike(other, partitions)), None)
+        if found is not None:
+            return found
+    return None
 
 
 def total_cpu(run: RunResult) -> float | None:
