@@ -107,6 +107,7 @@ def test_a_paid_order_is_deducted_and_answered_as_the_go_product_service_did(
 
     (published,) = bridge.peer.publish(order, [(sku.sku_id, 2, sku.product_id)])
     answer = bridge.answer_of(order)
+    show_exchange(published, answer)
 
     assert answer.topic == bridge.wire(ANSWERS)
     assert answer.decode_error is None and answer.accepted, answer.order_service
@@ -132,8 +133,9 @@ def test_a_refused_order_goes_where_the_order_service_reverts_the_payment(
     sku = world.new_sku(stock=1)
     order = world.new_order_id()
 
-    bridge.peer.publish(order, [(sku.sku_id, 5, sku.product_id)])
+    (published,) = bridge.peer.publish(order, [(sku.sku_id, 5, sku.product_id)])
     answer = bridge.answer_of(order)
+    show_exchange(published, answer)
 
     assert answer.topic == bridge.wire(REFUSALS)
     assert answer.event_type == "OnPaymentSuccessDLQ" and answer.accepted, answer.order_service
@@ -204,8 +206,9 @@ def test_a_success_sent_back_on_product_event_dlq_reverts_the_order_once(bridge:
     answer = bridge.answer_of(order)
     reverts = metric(world.product, "product_duplicates_total", operation="revert")
 
-    for _ in range(2):  # order v7's dead-letter handler sends it; here, again
-        bridge.peer.reject(value=answer.value, topic=bridge.wire(REJECTIONS))
+    for _ in range(2):  # order v7's dead-letter handler sends it to ProductEventDLQ; again
+        republished = bridge.peer.reject(value=answer.value, topic=bridge.wire(ANSWERS))
+        assert republished is not None and republished["topic"] == bridge.wire(REJECTIONS)
 
     def given_back() -> None:
         assert world.stock(sku.sku_id) == 10
@@ -242,6 +245,22 @@ def test_the_cloudevents_contract_works_beside_the_bridge_at_the_same_time(
     for order in contract_orders:
         assert world.wait_outcome(order, timeout=60).topic == DEDUCTED
     assert world.stock(sku.sku_id) == 80
+
+
+def show_exchange(published: dict[str, Any], answer: Record) -> None:
+    """What went over the wire, for the reader of a failure (pytest -rP shows it always)."""
+    print("the peer published on", published["topic"], ":", published["value"])
+    print("the service answered on", answer.topic, ":", answer.value)
+    print(
+        "the peer decoded:",
+        json.dumps(
+            {
+                "event_type": answer.event_type,
+                "payload": answer.payload,
+                "order_service": answer.order_service,
+            }
+        ),
+    )
 
 
 def _grew(world: World, name: str, before: float, **labels: str) -> None:
