@@ -43,9 +43,9 @@ class K8sResourcesStack(Stack):
         self.name_resolution = name_resolution or sqlite_resolution(self.run_dir)
         self.simulator_name_resolution = simulator_name_resolution
 
-    def sidecar(self, app_id: str, consumer_group: str) -> Sidecar:
+    def sidecar(self, app_id: str, consumer_group: str, replica: str | None = None) -> Sidecar:
         if app_id != PRODUCT_APP_ID:
-            sidecar = super().sidecar(app_id, consumer_group)
+            sidecar = super().sidecar(app_id, consumer_group, replica)
             if self.simulator_name_resolution is not None:
                 config = yaml.safe_load(sidecar.config_path.read_text())
                 config["spec"]["nameResolution"] = self.simulator_name_resolution
@@ -61,7 +61,14 @@ class K8sResourcesStack(Stack):
         for doc in resources:
             if doc["kind"] == "Component" and doc["spec"]["type"] == "pubsub.kafka":
                 set_metadata(doc, "consumerGroup", consumer_group)  # this run's group
-        folder, config_path = write_resources(resources, config, self.run_dir / "dapr" / app_id)
+        name = replica or app_id
+        folder, config_path = write_resources(resources, config, self.run_dir / "dapr" / name)
         return Sidecar(
-            app_id, self.daprd, folder, config_path, self.run_dir, log_level=self.log_level
+            app_id,
+            self.daprd,
+            folder,
+            config_path,
+            self.run_dir,
+            log_level=self.log_level,
+            replica=name,
         )
