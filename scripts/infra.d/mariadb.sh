@@ -6,7 +6,7 @@
 MARIADB_PORT="${MARIADB_PORT:-3306}"
 MARIADB_USER="${MARIADB_USER:-product}"
 MARIADB_PASSWORD="${MARIADB_PASSWORD:-product}"
-MARIADB_DATABASES="${MARIADB_DATABASES:-product product_test product_bench product_e2e product_faults}"
+MARIADB_DATABASES="${MARIADB_DATABASES:-product product_test product_bench product_e2e product_e2e_dlq product_e2e_legacy product_faults}"
 MARIADB_DIR="$INFRA_STATE/mariadb"
 MARIADB_DATA="$MARIADB_DIR/data"
 MARIADB_PID="$MARIADB_DIR/mariadbd.pid"

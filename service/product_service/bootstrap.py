@@ -33,7 +33,7 @@ from product_service.infrastructure.dapr.lock import DaprLock
 from product_service.infrastructure.dapr.publisher import DaprPublisher
 from product_service.infrastructure.dapr.sidecar import Sidecar
 from product_service.infrastructure.db.dead_letter_store import SqlDeadLetterStore
-from product_service.infrastructure.db.engine import build_engine
+from product_service.infrastructure.db.engine import build_engine, database_key
 from product_service.infrastructure.db.outbox_store import SqlOutboxStore
 from product_service.infrastructure.db.retention_store import RETAINED, SqlRetentionStore
 from product_service.infrastructure.db.unit_of_work import uow_factory as sql_uow_factory
@@ -163,10 +163,11 @@ def _locks(settings: Settings, sidecar: Sidecar, given: Adapters) -> Locks:
         return DaprLock(sidecar, store, owner, expiry_seconds, **options)
 
     def lease(resource: str, name: str) -> Lease:
+        """One lease per database: its sweeper or retention job runs on one replica at a time."""
         if not settings.lock_store_name:
             return AlwaysHeld()
         lock = dapr_lock(settings.lease_seconds, kind=f"{name}_lease")
-        return DaprLease(lock, resource, name)
+        return DaprLease(lock, f"{resource}-{database_key(settings.database_url)}", name)
 
     order_lock: DistributedLock = NoLock()
     if settings.lock_store_name:

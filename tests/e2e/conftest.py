@@ -3,8 +3,9 @@ simulator, each beside its own daprd) on the real Kafka, Redis and MariaDB of `s
 
 Each session has topics of its own (devstack's topic suffix: other stacks on this Kafka must not
 consume our payments, nor we theirs), its own consumer groups, order ids and SKU codes, so
-several sessions (and other people's stacks) can share the infrastructure and the product_e2e
-database at once; nothing is deleted between tests.
+several sessions (and other people's stacks) can share the infrastructure at once; nothing is
+deleted between tests. A module that starts a stack of its own gives it a database of its own
+(`own_database_url`).
 Missing infrastructure skips these tests, or fails them under CI=true (tests/ci.py).
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from tests.e2e.kafka_io import DaprStyleProducer, TopicTail
 from tests.e2e.world import World
@@ -37,6 +39,19 @@ __all__ = ["E2E_DATABASE_URL", "INFRA", "PRODUCT_ENV", "Running"]
 E2E_DATABASE_URL = os.environ.get(
     "PRODUCT_E2E_MYSQL_URL", "mysql+pymysql://product:product@127.0.0.1:3306/product_e2e"
 )
+
+
+def own_database_url(stack_name: str) -> str:
+    """The database of a module's own stack (created by scripts/infra): stacks never share one.
+    A service publishes every unpublished outbox row of its database (the relay at start, the
+    sweeper), and a stack's sidecar may publish only its own run's topics, so a row another
+    stack left would block it (PERMISSION_DENIED, tried again and again)."""
+    return (
+        make_url(E2E_DATABASE_URL)
+        .set(database=f"product_e2e_{stack_name}")
+        .render_as_string(hide_password=False)
+    )
+
 
 # One token per session: consumer groups, SKU codes and order ids derive from it.
 RUN_TOKEN = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"

@@ -18,16 +18,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from product_service.infrastructure.db.tables import dead_letters, outbox
-from tests.e2e.conftest import E2E_DATABASE_URL, RUN_TOKEN, warmed_world
+from tests.e2e.conftest import RUN_TOKEN, own_database_url, warmed_world
 from tests.e2e.kafka_io import DaprStyleProducer, TopicTail
 from tests.e2e.kafka_io import order_of as _order_of
 from tests.e2e.world import World
 from tests.eventually import eventually
 from tests.fullstack import (
     KAFKA_BOOTSTRAP,
+    database,
     full_stack,
     infra,
     require_managed,
@@ -41,12 +42,14 @@ ORDERS = 10
 
 
 @pytest.fixture(scope="module")
-def quick_world(
-    infrastructure: None, raw_producer: DaprStyleProducer, e2e_engine: Engine
-) -> Iterator[World]:
+def quick_world(infrastructure: None, raw_producer: DaprStyleProducer) -> Iterator[World]:
     token = f"{RUN_TOKEN}-dlq"
-    with full_stack("e2e-dlq", token, E2E_DATABASE_URL, inbound_retry=QUICK_RETRIES) as running:
-        yield warmed_world(running, raw_producer, e2e_engine, token)
+    url = own_database_url("dlq")
+    with (
+        database(url) as engine,
+        full_stack("e2e-dlq", token, url, inbound_retry=QUICK_RETRIES) as running,
+    ):
+        yield warmed_world(running, raw_producer, engine, token)
 
 
 def test_payments_dead_lettered_in_an_outage_are_decided_once_when_replayed(
@@ -131,7 +134,7 @@ def _replay(world: World, since: str) -> str:
         [*command, "--topic", world.wire(PAID), "--since", since, "--by", "e2e"],
         capture_output=True,
         text=True,
-        env={**os.environ, "PRODUCT_DATABASE_URL": E2E_DATABASE_URL},
+        env={**os.environ, "PRODUCT_DATABASE_URL": world.stack.stack.database_url},
         timeout=120,
         check=False,
     )

@@ -20,18 +20,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
 
 from devstack.kafka import ensure_topics
 from order_simulator.topics import DEAD_LETTER_SUFFIX, Topics
 from product_service.contract.legacy.v7 import events_pb2 as legacy
 from product_service.domain.events import EVENT_ID_NAMESPACE
-from tests.e2e.conftest import E2E_DATABASE_URL, RUN_TOKEN, warmed_world
+from tests.e2e.conftest import RUN_TOKEN, own_database_url, warmed_world
 from tests.e2e.kafka_io import DaprStyleProducer
 from tests.e2e.world import DEDUCTED, World
 from tests.eventually import eventually
 from tests.faults.check import metric
-from tests.fullstack import KAFKA_BOOTSTRAP, PRODUCT_ENV, full_stack
+from tests.fullstack import KAFKA_BOOTSTRAP, PRODUCT_ENV, database, full_stack
 from tests.legacy_peer import Consumer, LegacyPeer, Record
 
 pytestmark = pytest.mark.e2e
@@ -73,7 +72,6 @@ def legacy_settings(names: Topics) -> dict[str, str]:
 def bridge(
     infrastructure: None,
     raw_producer: DaprStyleProducer,
-    e2e_engine: Engine,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Legacy]:
     token = f"{RUN_TOKEN}-legacy"
@@ -85,8 +83,9 @@ def bridge(
     ensure_topics(KAFKA_BOOTSTRAP, legacy_topics + dead, partitions=6)
     env = {**PRODUCT_ENV, **legacy_settings(names)}
     out = tmp_path_factory.mktemp("legacy") / "order-service.jsonl"
-    with full_stack("e2e-legacy", token, E2E_DATABASE_URL, env=env) as running:
-        world = warmed_world(running, raw_producer, e2e_engine, token)
+    url = own_database_url("legacy")
+    with database(url) as engine, full_stack("e2e-legacy", token, url, env=env) as running:
+        world = warmed_world(running, raw_producer, engine, token)
         group = names.legacy_prefix + "order-consumer"
         topics = [names.wire(ANSWERS), names.wire(REFUSALS)]
         with peer.consumer(out, group=group, topics=topics) as answers:

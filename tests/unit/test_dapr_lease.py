@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY
 
 from product_service.infrastructure.dapr.lease import DaprLease
 from product_service.infrastructure.dapr.lock import DaprLock
+from product_service.infrastructure.db.engine import database_key
 from tests.unit.test_dapr_lock import FakeSidecar, Granted
 
 TERM = 10
@@ -114,3 +115,13 @@ def test_a_lock_store_that_cannot_answer_lets_the_job_run_without_the_lease() ->
     assert lease.held() is True
     assert gauge() == 0
     assert store.locks == {}
+
+
+def test_each_database_has_its_own_lease_whoever_connects() -> None:
+    """Two deployments sharing a lock store and an app id must not share a lease: the holder
+    would sweep only its own database, and the other's would never be swept."""
+    ours = database_key("mysql+pymysql://product:secret@db:3306/product")
+    assert ours == database_key("mysql+pymysql://other:pw@db:3306/product")
+    assert ours != database_key("mysql+pymysql://product:secret@db:3306/product_staging")
+    assert ours != database_key("mysql+pymysql://product:secret@db2:3306/product")
+    assert "secret" not in ours

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,14 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def database_key(url: str) -> str:
+    """A short stable name of the database `url` points at (host, port, database; no user or
+    password): what a once-per-database job's lease is named after, so that two deployments
+    sharing a lock store and an app id do not share a lease."""
+    parsed = make_url(url)
+    where = (
+        f"{parsed.get_backend_name()}://{parsed.host or ''}:{parsed.port or ''}/{parsed.database}"
+    )
+    return hashlib.sha256(where.encode()).hexdigest()[:12]
