@@ -67,7 +67,7 @@ def test_app_killed_with_sigkill_ten_times_at_random_moments(
         for at in moments:
             time.sleep(max(0.0, t0 + at - time.monotonic()))
             world.product.kill()
-            restart_measured(world, world.product, recoveries)
+            restart_measured(world, world.product, recoveries, stream)
         return time.monotonic()
 
     row = run(world, f"app SIGKILL x{KILLS}", plan, kill_and_restart, recoveries=recoveries)

@@ -182,7 +182,7 @@ def test_a_replica_lost_with_its_sidecar_and_back_after_ten_seconds(
         stream.wait_sent(0.3)
         kill_replica(victim)
         time.sleep(10)
-        restart_measured(world, victim, recoveries)
+        restart_measured(world, victim, recoveries, stream)
         return time.monotonic()
 
     plan = make_plan(world, rng, 450)
@@ -201,10 +201,10 @@ def test_a_rolling_restart_one_replica_after_the_other(
         stream.wait_sent(0.15)
         for app in replicas:
             stop_replica(app)
-            restart_measured(world, app, recoveries)
+            restart_measured(world, app, recoveries, stream)
         return time.monotonic()
 
-    plan = make_plan(world, rng, 600)
+    plan = make_plan(world, rng, 900)  # 60 s: the three restarts happen while orders flow
     replica_run(world, "rolling restart", plan, rollout, recoveries=recoveries)
 
 
@@ -224,7 +224,7 @@ def test_scaled_from_one_to_three_and_back_to_one_while_orders_flow(
     def scale(stream: Stream) -> float:
         stream.wait_sent(0.2)
         for app in others:
-            restart_measured(world, app, recoveries)
+            restart_measured(world, app, recoveries, stream)
         wait_balanced(world, replicas)
         stream.wait_sent(0.6)
         for app in reversed(others):
