@@ -44,6 +44,7 @@ from bench.full_path.metrics import RunResult
 from bench.full_path.report import cell, format_table, say, write_outputs
 from bench.full_path.runner import Bench
 from bench.full_path.scenarios import scale_summary, scenarios
+from bench.full_path.targets import format_targets, judge_targets
 from devstack.net import port_open
 
 if TYPE_CHECKING:
@@ -93,6 +94,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--rate", type=float, help="rate for hot (burst: twice it) instead of the steady best"
+    )
+    parser.add_argument(
+        "--low-rates",
+        default="50,200",
+        help="rates of the low-rate runs (scenario all), whose p50 is a target (default"
+        " %(default)s; empty: none)",
+    )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        help="measure each process's CPU this long without orders (scenarios all and rates;"
+        " default 60, quick 20; 0: not)",
     )
     parser.add_argument("--burst-seconds", type=float, default=10)
     parser.add_argument(
@@ -148,8 +161,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.duration = 20.0 if args.quick else 60.0
     if args.db_orders is None:
         args.db_orders = 500 if args.quick else 2000
+    if args.idle_seconds is None:
+        args.idle_seconds = 20.0 if args.quick else 60.0
     try:
         args.ladder_rates = parse_ladder(args.ladder)
+        args.low_rate_list = parse_ladder(args.low_rates) if args.low_rates.strip() else []
         args.app_env_map = parse_app_env(args.app_env)
         args.configs = parse_configs(args.replicas, args.partitions)
     except ValueError as exc:
@@ -289,6 +305,17 @@ def start_stack(
     return stack
 
 
+def broker_at_start() -> dict[str, int]:
+    """What the broker holds before the first stack: each partition costs it CPU even idle,
+    so a broker full of earlier runs' topics makes every figure worse (devstack deletes a
+    stack's own topics when it stops; older leftovers stay until deleted)."""
+    from devstack.kafka import broker_size
+
+    count, partitions = broker_size(f"127.0.0.1:{INFRA_PORTS['kafka']}")
+    say(f"broker: {count} topics, {partitions} partitions before this run")
+    return {"topics": count, "partitions": partitions}
+
+
 def close_stack(stack: Stack) -> None:
     codes = stack.close()
     say("stopped: " + ", ".join(f"{name} exit {code}" for name, code in codes.items()))
@@ -358,6 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         report["db_ceiling"] = None if args.no_db_ceiling else db_ceiling(args, stamp)
         fresh_database()
+        report["broker_at_start"] = broker_at_start()
         for replicas, partitions in args.configs:
             stack = start_stack(args, stamp, token, replicas, partitions)
             bench = Bench(args, stack, stack.products, catalog)
@@ -383,6 +411,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     warmups = report.get("warmups_correct", [])
     correct = failure is None and all(r.correct for r in runs) and bool(warmups) and all(warmups)
     report["correct"] = correct
+    targets = (
+        judge_targets(
+            report,
+            runs,
+            args.throughput_rate,
+            args.baseline_rate,
+            args.low_rate_list,
+            args.duration,
+        )
+        if args.scenario in ("all", "rates") and len(args.configs) == 1
+        else []
+    )
+    report["targets"] = [t.to_json() for t in targets]
     write_outputs(report, runs, stamp)
     print()
     print(format_table(runs))
@@ -404,6 +445,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     for line in scale_summary(runs):
         print(line)
+    if targets:
+        print()
+        print("targets (issue 16):")
+        print(format_targets(targets))
     if failure:
         print(f"FAILED: {failure}")
     for run in runs:

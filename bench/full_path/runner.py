@@ -35,6 +35,8 @@ from bench.full_path.metrics import RunResult, judge, latency_cdf, latency_summa
 from bench.full_path.processes import Monitor, Processes, infra_pid
 from bench.full_path.report import cell, say
 
+# The processes of the stack whose idle CPU counts (Jaeger and the bench itself are not it).
+IDLE_STACK = ("app", "daprd", "kafka", "mariadb", "redis")
 # What RunResult.row_lock_waits holds, from SHOW GLOBAL STATUS.
 ROW_LOCK_COUNTERS = {"waits": "Innodb_row_lock_waits", "time_ms": "Innodb_row_lock_time"}
 
@@ -129,6 +131,35 @@ class Bench:
             self.producer.flush(10)
         if self.engine is not None:
             self.engine.dispose()
+
+    # -- the stack at rest ----------------------------------------------------------------
+
+    def idle(self, seconds: float) -> dict[str, object]:
+        """CPU of each process, in % of one core, over `seconds` without orders. The monitor's
+        outbox polling stops meanwhile: it would be the app's only work."""
+        assert self.monitor is not None and self.product.http_port is not None
+        self.monitor.close()
+        processes = self.processes = self.find_processes()
+        say(f"idle: {seconds:g} s without orders")
+        cpu0, machine0, t0 = processes.cpu(), processes.machine(), time.monotonic()
+        time.sleep(seconds)
+        cpu1, machine1, spent = processes.cpu(), processes.machine(), time.monotonic() - t0
+        self.monitor = Monitor(processes, self.product.http_port, self.product.operator_headers())
+        pct = {proc: _core_pct(cpu0.get(proc), cpu1.get(proc), spent) for proc in PROCESSES}
+        stack = [pct[name] for name in IDLE_STACK]
+        total = round(sum(v for v in stack if v is not None), 2) if None not in stack else None
+        busy, all_cpu = machine1[0] - machine0[0], machine1[1] - machine0[1]
+        say(
+            "idle: % of one core: "
+            + ", ".join(f"{name} {cell(value)}" for name, value in pct.items())
+            + f"; stack {cell(total)}"
+        )
+        return {
+            "seconds": round(spent, 1),
+            "pct": pct,
+            "total_pct": total,
+            "machine_busy_pct": round(100 * busy / all_cpu, 1) if all_cpu > 0 else None,
+        }
 
     # -- one run -------------------------------------------------------------------------
 
@@ -394,3 +425,10 @@ class Bench:
             unpublished=unpublished,
             copies=copies,
         )
+
+
+def _core_pct(before: float | None, after: float | None, seconds: float) -> float | None:
+    """CPU seconds spent between two readings as % of one core over `seconds`."""
+    if before is None or after is None or seconds <= 0:
+        return None
+    return round(100 * (after - before) / seconds, 2)

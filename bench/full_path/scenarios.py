@@ -88,12 +88,17 @@ def scenarios(args: argparse.Namespace, bench: Bench, report: dict[str, Any]) ->
             runs, f"{label} hot {args.rate:g}", "scale-hot", args.rate, args.duration, hot=True
         )
         return runs
+    if args.scenario in ("rates", "all") and args.idle_seconds > 0:
+        report["idle"] = bench.idle(args.idle_seconds)
     if args.scenario == "rates":
         for rate in args.ladder_rates:
             bench.measure(runs, f"rate {rate:g}", "rates", rate, args.duration)
         return runs
     wanted = {"steady", "burst", "hot"} if args.scenario == "all" else {args.scenario}
     best: float | None = None
+    if args.scenario == "all":
+        for rate in args.low_rate_list:  # a lone order's latency: the bulk await's share
+            bench.measure(runs, f"low rate {rate:g}", "low-rate", rate, args.duration)
     if "steady" in wanted:
         search = RateSearch(args.ladder_rates)
         while (step := search.next()) is not None:

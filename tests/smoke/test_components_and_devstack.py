@@ -15,6 +15,7 @@ import pytest
 from devstack import Sidecar, Stack
 from devstack.components import COMPONENTS_ROOT, resource_dirs
 from devstack.stack import PRODUCT_APP_ID, SIMULATOR_APP_ID
+from order_simulator import topics
 from product_service.contract.product.v1 import product_service_pb2 as pb
 from tests.ci import unavailable
 from tests.smoke.conftest import daprd_binary
@@ -111,6 +112,16 @@ def test_full_stack_outcome_reaches_the_simulator_through_kafka(
         # only says the subscriptions are declared): as long as World.warm_up allows.
         event = client.wait_for(order_id, topic="OnInventoryDeductSuccess", timeout=120)[0]
         assert event.data["Sku"] == [{"Id": str(sku.id), "Quantity": 2, "Stock": 3, "Threshold": 1}]
+        own = [name for name in broker_topics(stack.kafka_brokers) if name.endswith(run)]
+        assert len(own) >= len(topics.ALL), own
+    # Closing the stack deleted the topics it made for its suffix, and only those.
+    assert [name for name in broker_topics(stack.kafka_brokers) if run in name] == []
+
+
+def broker_topics(brokers: str) -> list[str]:
+    from confluent_kafka.admin import AdminClient
+
+    return list(AdminClient({"bootstrap.servers": brokers}).list_topics(timeout=10).topics)
 
 
 def create_sku(product: object, stock: int) -> pb.Sku:

@@ -126,6 +126,36 @@ def ensure_topics(
     _wait_for_leaders(admin, [t.topic for t in wanted], timeout)
 
 
+def delete_topics(brokers: str, topics: Sequence[str], timeout: float = 10) -> list[str]:
+    """Delete `topics` (those that exist); the names not deleted, which the caller may report.
+
+    A broker pays for every partition it holds, idle or not (log flushes, high-watermark
+    checkpoints, metrics), so a stack deletes the topics it made when it stops."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": brokers})
+    existing = admin.list_topics(timeout=timeout).topics
+    names = [t for t in topics if t in existing]
+    if not names:
+        return []
+    left: list[str] = []
+    for topic, future in admin.delete_topics(names, request_timeout=timeout).items():
+        try:
+            future.result(timeout)
+        except KafkaException:
+            left.append(topic)
+    return left
+
+
+def broker_size(brokers: str, timeout: float = 10) -> tuple[int, int]:
+    """(topics, partitions) the broker holds, its internal topics included."""
+    from confluent_kafka.admin import AdminClient
+
+    cluster = AdminClient({"bootstrap.servers": brokers}).list_topics(timeout=timeout)
+    return len(cluster.topics), sum(len(t.partitions) for t in cluster.topics.values())
+
+
 def _wait_for_leaders(admin: Any, names: Sequence[str], timeout: float) -> None:
     """New topics answer offset requests only once every partition has a leader."""
     deadline = time.monotonic() + timeout

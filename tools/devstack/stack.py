@@ -13,7 +13,7 @@ from types import TracebackType
 
 from devstack.components import Overrides, render
 from devstack.errors import DevstackError, with_logs
-from devstack.kafka import ensure_topics, start_group_at_end
+from devstack.kafka import delete_topics, ensure_topics, start_group_at_end
 from devstack.net import HOST, free_port, http_status
 from devstack.process import START_TIMEOUT, App
 from devstack.sidecar import Sidecar, find_daprd
@@ -97,14 +97,39 @@ class Stack:
         self.close()
 
     def close(self) -> dict[str, int | None]:
-        """Stop apps (SIGTERM, then SIGKILL after a timeout), then their sidecars; exit codes."""
+        """Stop apps (SIGTERM, then SIGKILL after a timeout), then their sidecars, then delete
+        the topics this stack made for its own suffix; exit codes."""
         codes: dict[str, int | None] = {}
         if self.simulator is not None:
             self.simulator.close_client()
         for app in reversed(self._apps):
             codes[app.name] = app.stop()
             codes[app.sidecar.name] = app.sidecar.stop()
+        self._delete_own_topics()
         return codes
+
+    def _delete_own_topics(self) -> None:
+        """Topics with this stack's suffix are its own: left behind, a broker that outlives many
+        runs holds thousands of idle partitions, and burns CPU on each. Best effort: a broker
+        that is down (a fault test) keeps them, which the next stack does not mind."""
+        if not (self._topics_ready and self.topics.suffix):
+            return
+        # Also the legacy bridge's and dead-letter topics that the apps made on first use.
+        own = [self.topics.wire(t) for t in (*topics.ALL, *topics.LEGACY)]
+        own += [name + topics.DEAD_LETTER_SUFFIX for name in own]
+        try:
+            left = delete_topics(self.kafka_brokers, own, timeout=5)
+        except Exception as exc:  # confluent_kafka raises several kinds; none must fail a stop
+            left, reason = own, str(exc)
+        else:
+            reason = "the broker refused"
+        if left:
+            print(f"devstack: {len(left)} topic(s) left on the broker: {reason}", file=sys.stderr)
+        self._topics_ready = False
+
+    def _topic_names(self) -> list[str]:
+        names = [self.topics.wire(t) for t in topics.ALL]
+        return names + [self.topics.wire(t) + topics.DEAD_LETTER_SUFFIX for t in PRODUCT_TOPICS]
 
     def sidecar(self, app_id: str, consumer_group: str, replica: str | None = None) -> Sidecar:
         """Render the profile for app_id (one of its replicas) into run_dir/dapr/<replica>/ and
@@ -285,9 +310,7 @@ class Stack:
 
     def _prepare_topics_and_group(self, group: str, contract_topics: tuple[str, ...]) -> None:
         if not self._topics_ready:
-            names = [self.topics.wire(t) for t in topics.ALL]
-            names += [self.topics.wire(t) + topics.DEAD_LETTER_SUFFIX for t in PRODUCT_TOPICS]
-            ensure_topics(self.kafka_brokers, names, partitions=self.partitions)
+            ensure_topics(self.kafka_brokers, self._topic_names(), partitions=self.partitions)
             self._topics_ready = True
         if self.kafka_start_at_end:
             wire = [self.topics.wire(t) for t in contract_topics]
