@@ -44,6 +44,7 @@ from product_service.infrastructure.retention import Policy, RetentionJob
 from product_service.infrastructure.settings import Settings
 from product_service.infrastructure.sweeper import OutboxSweeper
 from product_service.infrastructure.telemetry import configure_tracing
+from product_service.infrastructure.written_messages import WrittenMessages
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,10 @@ def build_runtime(settings: Settings, adapters: Adapters | None = None) -> Runti
     locks = _locks(settings, sidecar, given)
     outbox = SqlOutboxStore(engine)
     publisher = given.publisher or DaprPublisher(sidecar, settings.pubsub_name)
-    relay = _relay(settings, outbox, publisher, clock)
+    written = WrittenMessages()
+    relay = _relay(settings, outbox, publisher, clock, written)
     inventory = InventoryService(
-        uow_factory=given.uow_factory or sql_uow_factory(engine, serializer(settings)),
+        uow_factory=given.uow_factory or sql_uow_factory(engine, serializer(settings), written),
         limits=settings.order_limits,
         max_adjustment=settings.max_stock_adjustment,
         lock=locks.order,
@@ -181,12 +183,17 @@ def _locks(settings: Settings, sidecar: Sidecar, given: Adapters) -> Locks:
 
 
 def _relay(
-    settings: Settings, outbox: SqlOutboxStore, publisher: Publisher, clock: Clock
+    settings: Settings,
+    outbox: SqlOutboxStore,
+    publisher: Publisher,
+    clock: Clock,
+    written: WrittenMessages,
 ) -> OutboxRelay:
     return OutboxRelay(
         outbox,
         publisher,
         clock,
+        written=written,
         batch_size=settings.relay_batch_size,
         bulk=settings.relay_bulk_publish,
         max_backoff_seconds=settings.relay_max_backoff_seconds,

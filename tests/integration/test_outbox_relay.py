@@ -157,6 +157,27 @@ def test_publish_delay_hook_holds_the_event_back(engine: Engine, settings: Setti
     assert publisher.published == []
 
 
+def test_relay_publishes_its_own_commits_as_written_without_reading_them_back(
+    engine: Engine, settings: Settings
+) -> None:
+    publisher = RecordingPublisher()
+    runtime = runtime_with(settings, engine, publisher, relay_publish_delay_ms=300)
+    inventory, relay = runtime.inventory, runtime.relay
+    relay.start()
+    assert relay.flush(timeout=10)
+    sku = inventory.create_product(product_with(5)).skus[0]
+    inventory.deduct(order(411, (sku.id, 1)))
+    # The row changed behind the relay's back: a payload read back from it would show this.
+    with engine.begin() as connection:
+        connection.execute(outbox.update().values(payload='{"changed": true}'))
+
+    assert relay.flush(timeout=10)
+    relay.stop()
+    [published] = publisher.published
+    assert json.loads(published.payload)["OrderId"] == "411"
+    assert unpublished_rows(engine) == 0
+
+
 def test_sweeper_republishes_rows_a_crash_left_behind(
     inventory: InventoryService, engine: Engine, settings: Settings
 ) -> None:

@@ -23,6 +23,7 @@ from product_service.infrastructure.db.outbox_store import SqlOutboxStore
 from product_service.infrastructure.metrics import PUBLISH_FAILURES, PUBLISHED
 from product_service.infrastructure.outbox_codec import OutboxMessage
 from product_service.infrastructure.telemetry import untraced_statements
+from product_service.infrastructure.written_messages import WrittenMessages
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class OutboxRelay(OutboxNotifier):
         publisher: Publisher,
         clock: Clock,
         *,
+        written: WrittenMessages | None = None,
         batch_size: int = 100,
         bulk: bool = True,
         max_backoff_seconds: float = 5.0,
@@ -116,6 +118,7 @@ class OutboxRelay(OutboxNotifier):
         self._store = store
         self._publisher = publisher
         self._clock = clock
+        self._written = written or WrittenMessages(capacity=0)
         self._batch_size = batch_size
         self._bulk = bulk
         self._backoff = Backoff(max_backoff_seconds)
@@ -181,7 +184,7 @@ class OutboxRelay(OutboxNotifier):
             ready, wait = self._ready_batch()
             if not ready:
                 return wait
-            pending = self._store.unpublished_of_same_orders(ready)
+            pending = self._pending(ready)
             published, failure = publish_in_order(
                 self._store, self._publisher, pending, self._clock, bulk=self._bulk
             )
@@ -194,12 +197,22 @@ class OutboxRelay(OutboxNotifier):
             done = set(published)
         with self._guard:
             self._queue = deque(item for item in self._queue if item[0] not in done)
+        self._written.forget(done)
         if failure is not None:
             delay = self._failed()
             log.warning("outbox relay: publish failed, retrying in %.2fs: %s", delay, failure)
             return delay
         self._backoff.succeeded()
         return 0.0 if self.in_flight() else 1.0
+
+    def _pending(self, ready: list[str]) -> list[OutboxMessage]:
+        """What to publish for the ready events, in order: as this process wrote them when it
+        has them all and no other event of their orders waits in the outbox (one query that
+        reads no payload); else their rows and every older unpublished row of their orders."""
+        written = self._written.find(ready)
+        if written is not None and not self._store.others_unpublished_of_same_orders(written):
+            return written
+        return self._store.unpublished_of_same_orders(ready)
 
     def _failed(self) -> float:
         delay = self._backoff.failed()

@@ -38,6 +38,23 @@ class SqlOutboxStore:
         )
         return self._select(outbox.c.message_key.in_(same_orders))
 
+    def others_unpublished_of_same_orders(self, messages: Sequence[OutboxMessage]) -> bool:
+        """Whether an unpublished event other than `messages` has the key of one of them: what
+        decides if `messages` may go out as they are (event ids only are read, no payload)."""
+        if not messages:
+            return False
+        statement = (
+            select(outbox.c.id)
+            .where(
+                outbox.c.published_at.is_(None),
+                outbox.c.message_key.in_(sorted({m.key for m in messages})),
+                outbox.c.event_id.not_in([m.event_id for m in messages]),
+            )
+            .limit(1)
+        )
+        with translate_errors(), self._engine.connect() as connection:
+            return connection.execute(statement).first() is not None
+
     def older_than(self, cutoff: datetime, limit: int) -> list[OutboxMessage]:
         """Unpublished rows committed before `cutoff`: what a crash left behind."""
         return self._select(outbox.c.created_at < naive_utc(cutoff), limit=limit)

@@ -26,7 +26,7 @@ from product_service.domain.model import (
     StockLedgerEntry,
 )
 from product_service.infrastructure.db.tables import inbox, outbox, products, skus, stock_ledger
-from product_service.infrastructure.outbox_codec import EventSerializer
+from product_service.infrastructure.outbox_codec import EventSerializer, OutboxMessage
 from product_service.infrastructure.telemetry import current_traceparent
 
 Execute = Callable[..., CursorResult[Any]]
@@ -260,9 +260,15 @@ class SqlInbox(ports.Inbox):
 
 
 class SqlOutbox(ports.Outbox):
-    def __init__(self, execute: Execute, serializer: EventSerializer) -> None:
+    def __init__(
+        self,
+        execute: Execute,
+        serializer: EventSerializer,
+        wrote: Callable[[Sequence[OutboxMessage]], None] | None = None,
+    ) -> None:
         self._execute = execute
         self._serializer = serializer
+        self._wrote = wrote  # told each message it writes (WrittenMessages, for the relay)
 
     def add(self, event: OutcomeEvent, created_at: datetime) -> None:
         self.add_many([event], created_at)
@@ -284,3 +290,5 @@ class SqlOutbox(ports.Outbox):
         ]
         if rows:
             self._execute(insert(outbox), rows)
+            if self._wrote is not None:
+                self._wrote(messages)

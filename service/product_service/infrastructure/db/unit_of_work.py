@@ -14,12 +14,16 @@ from product_service.application.ports import UnitOfWork
 from product_service.infrastructure.db import repositories
 from product_service.infrastructure.db.errors import translate_errors
 from product_service.infrastructure.outbox_codec import EventSerializer
+from product_service.infrastructure.written_messages import WrittenMessages
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
-    def __init__(self, engine: Engine, serializer: EventSerializer) -> None:
+    def __init__(
+        self, engine: Engine, serializer: EventSerializer, written: WrittenMessages | None = None
+    ) -> None:
         self._engine = engine
         self._serializer = serializer
+        self._written = written
         self._connection: Connection | None = None
 
     def __enter__(self) -> SqlAlchemyUnitOfWork:
@@ -30,7 +34,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.products = repositories.SqlProductRepository(self.execute)
         self.ledger = repositories.SqlLedger(self.execute)
         self.inbox = repositories.SqlInbox(self.execute)
-        self.outbox = repositories.SqlOutbox(self.execute, self._serializer)
+        wrote = self._written.wrote if self._written is not None else None
+        self.outbox = repositories.SqlOutbox(self.execute, self._serializer, wrote)
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -74,5 +79,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
                 self._connection.invalidate()
 
 
-def uow_factory(engine: Engine, serializer: EventSerializer) -> Callable[[], SqlAlchemyUnitOfWork]:
-    return lambda: SqlAlchemyUnitOfWork(engine, serializer)
+def uow_factory(
+    engine: Engine, serializer: EventSerializer, written: WrittenMessages | None = None
+) -> Callable[[], SqlAlchemyUnitOfWork]:
+    return lambda: SqlAlchemyUnitOfWork(engine, serializer, written)
