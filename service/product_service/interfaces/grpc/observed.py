@@ -22,7 +22,7 @@ from product_service.application.results import OperationResult
 from product_service.domain.commands import DeductInventory, RevertInventory
 from product_service.infrastructure.logs import about_order
 from product_service.infrastructure.metrics import DUPLICATES, OUTCOMES, TRANSACTION_SECONDS
-from product_service.infrastructure.telemetry import tracer
+from product_service.infrastructure.telemetry import statements_traced_in, tracer
 from product_service.interfaces.grpc.intake import Intake
 
 Answer = TypeVar("Answer")
@@ -75,6 +75,7 @@ def observed(
             kind=arrival.kind,
             attributes=dict(arrival.attributes),
         ) as span,
+        statements_traced_in(span),
     ):
         answer = work(Work(span)) if admitted else refused()
     record(answer, time.perf_counter() - started)
