@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -92,6 +93,28 @@ def test_a_bulk_delivery_answers_each_entry_and_commits_once(channel: Channel) -
     assert answers == [Status.SUCCESS, Status.DROP, Status.SUCCESS, Status.SUCCESS, Status.SUCCESS]
     assert channel.store.commits == commits + 1
     assert [channel.inventory.sku(a.id).stock, channel.inventory.sku(b.id).stock] == [0, 1]
+
+
+def test_a_bulk_delivery_logs_one_line_and_a_line_per_order_that_did_not_simply_succeed(
+    channel: Channel, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = channel.inventory.create_product(product_with(5, 1)).skus
+    caplog.set_level(logging.INFO, "product_service.interfaces.grpc.subscriptions")
+
+    deliver_bulk(
+        channel,
+        "OnPaymentSuccess",
+        ("m-1", payment(21, a.id, 2)),
+        ("m-2", b"not json"),
+        ("m-3", payment(22, b.id, 5)),
+        ("m-4", payment(23, a.id, 3)),
+    )
+
+    lines = {r.getMessage(): r for r in caplog.records}
+    summary = lines["OnPaymentSuccess bulk delivery of 4: 1 DROPPED, 1 FAILED, 2 SUCCEEDED"]
+    assert summary.order_ids == [21, 22, 23]  # type: ignore[attr-defined]
+    orders = [m for m in lines if " order " in m]
+    assert orders == ["OnPaymentSuccess order 22: FAILED INSUFFICIENT_STOCK"]
 
 
 def test_a_full_traced_bulk_delivery_fits_the_app_channels_metadata_limit(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import TypeVar
@@ -19,6 +20,7 @@ from product_service.application.results import OperationResult
 from product_service.application.service import InventoryService
 from product_service.domain.commands import DeductInventory, RevertInventory
 from product_service.domain.errors import DomainError
+from product_service.domain.model import Outcome
 from product_service.infrastructure.logs import about_order
 from product_service.infrastructure.metrics import (
     BULK_ENTRIES,
@@ -260,7 +262,8 @@ class TopicHandlers:
         for (index, command), result in zip(parsed, results, strict=True):
             message_id = delivery.messages[index].message_id
             with about_order(command.order_id):
-                answers[index] = _answer_of(delivery.topic, message_id, result)
+                answers[index] = _answer_of(delivery.topic, message_id, result, in_bulk=True)
+        _log_delivery(delivery, [command for _, command in parsed], results)
         return answers
 
 
@@ -330,11 +333,15 @@ def _answer(
     return answer
 
 
-def _answer_of(topic: str, message_id: str, result: BatchAnswer) -> TopicEventResponse:
-    """SUCCESS for a decided order (logged); for an error the answer it calls for (logged with
-    its traceback when it is a bug of ours: the message is kept)."""
+def _answer_of(
+    topic: str, message_id: str, result: BatchAnswer, in_bulk: bool = False
+) -> TopicEventResponse:
+    """SUCCESS for a decided order (logged; `in_bulk`, a first success only at DEBUG, the
+    delivery's line names it); for an error the answer it calls for (logged with its traceback
+    when it is a bug of ours: the message is kept)."""
     if isinstance(result, OperationResult):
-        _log_result(topic, result)
+        routine = in_bulk and result.outcome is Outcome.SUCCEEDED and not result.duplicate
+        _log_result(topic, result, logging.DEBUG if routine else logging.INFO)
         return SUCCESS
     answer = message_answer(result)
     if isinstance(result, EXPECTED_FAILURES):
@@ -374,8 +381,33 @@ def _count(topic: str, answers: Sequence[TopicEventResponse], seconds: float) ->
     HANDLER_SECONDS.labels(topic).observe(seconds)
 
 
-def _log_result(topic: str, result: OperationResult) -> None:
+def _log_delivery(
+    delivery: BulkDelivery, commands: Sequence[DeductInventory], results: Sequence[BatchAnswer]
+) -> None:
+    """One line per bulk delivery: how its messages came out, and the orders' ids
+    (`order_ids`); each order has a line of its own only when it did not simply succeed."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    outcomes = Counter(
+        result.outcome.value if isinstance(result, OperationResult) else "NOT DECIDED"
+        for result in results
+    )
+    if dropped := len(delivery.messages) - len(commands):
+        outcomes["DROPPED"] = dropped
     log.info(
+        "%s bulk delivery of %d: %s",
+        delivery.topic,
+        len(delivery.messages),
+        ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())),
+        extra={"order_ids": [command.order_id for command in commands]},
+    )
+
+
+def _log_result(topic: str, result: OperationResult, level: int = logging.INFO) -> None:
+    if not log.isEnabledFor(level):
+        return
+    log.log(
+        level,
         "%s order %s: %s %s%s",
         topic,
         result.order_id,
