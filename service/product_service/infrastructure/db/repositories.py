@@ -25,11 +25,13 @@ from product_service.domain.model import (
     SkuStatus,
     StockLedgerEntry,
 )
+from product_service.infrastructure.db.rows_insert import RowsInsert
 from product_service.infrastructure.db.tables import inbox, outbox, products, skus, stock_ledger
 from product_service.infrastructure.outbox_codec import EventSerializer, OutboxMessage
 from product_service.infrastructure.telemetry import current_traceparent
 
 Execute = Callable[..., CursorResult[Any]]
+InsertRows = Callable[[RowsInsert, Sequence[tuple[Any, ...]]], None]
 
 
 def naive_utc(moment: datetime) -> datetime:
@@ -147,24 +149,29 @@ class SqlProductRepository(ports.ProductRepository):
         return self._execute(select(products.c.name).where(products.c.id == product_id)).scalar()
 
 
+LEDGER_INSERT = RowsInsert(
+    stock_ledger, ("sku_id", "order_id", "kind", "delta", "note", "created_at")
+)
+INBOX_INSERT = RowsInsert(
+    inbox, ("order_id", "operation", "message_id", "outcome", "reason", "created_at")
+)
+OUTBOX_INSERT = RowsInsert(
+    outbox,
+    ("event_id", "topic", "message_key", "payload", "trace_context", "created_at", "raw_payload"),
+)
+
+
 class SqlLedger(ports.Ledger):
-    def __init__(self, execute: Execute) -> None:
+    def __init__(self, execute: Execute, insert_rows: InsertRows) -> None:
         self._execute = execute
+        self._insert_rows = insert_rows
 
     def append(self, entries: Iterable[StockLedgerEntry]) -> None:
         rows = [
-            {
-                "sku_id": e.sku_id,
-                "order_id": e.order_id,
-                "kind": e.kind.value,
-                "delta": e.delta,
-                "note": e.note[:255],
-                "created_at": naive_utc(e.created_at),
-            }
+            (e.sku_id, e.order_id, e.kind.value, e.delta, e.note[:255], naive_utc(e.created_at))
             for e in entries
         ]
-        if rows:
-            self._execute(insert(stock_ledger), rows)
+        self._insert_rows(LEDGER_INSERT, rows)
 
     def deducted_by_order(self, order_id: int) -> dict[int, int]:
         statement = (
@@ -196,8 +203,9 @@ def _record(row: Row[Any]) -> InboxRecord:
 
 
 class SqlInbox(ports.Inbox):
-    def __init__(self, execute: Execute) -> None:
+    def __init__(self, execute: Execute, insert_rows: InsertRows) -> None:
         self._execute = execute
+        self._insert_rows = insert_rows
 
     def get(self, order_id: int, operation: Operation) -> InboxRecord | None:
         row = self._execute(
@@ -227,11 +235,19 @@ class SqlInbox(ports.Inbox):
             ) from exc
 
     def add_many(self, records: Iterable[InboxRecord]) -> None:
-        rows = [self._values(record) for record in records]
-        if not rows:
-            return
+        rows = [
+            (
+                r.order_id,
+                r.operation.value,
+                r.message_id[:255],
+                r.outcome.value,
+                r.reason.value,
+                naive_utc(r.created_at),
+            )
+            for r in records
+        ]
         try:
-            self._execute(insert(inbox), rows)
+            self._insert_rows(INBOX_INSERT, rows)
         except IntegrityError as exc:
             raise DuplicateOperation("an order of the batch is already recorded") from exc
 
@@ -263,10 +279,12 @@ class SqlOutbox(ports.Outbox):
     def __init__(
         self,
         execute: Execute,
+        insert_rows: InsertRows,
         serializer: EventSerializer,
         wrote: Callable[[Sequence[OutboxMessage]], None] | None = None,
     ) -> None:
         self._execute = execute
+        self._insert_rows = insert_rows
         self._serializer = serializer
         self._wrote = wrote  # told each message it writes (WrittenMessages, for the relay)
 
@@ -277,18 +295,9 @@ class SqlOutbox(ports.Outbox):
         trace_context, stored_at = current_traceparent(), naive_utc(created_at)
         messages = [self._serializer.serialize(e, created_at, trace_context) for e in events]
         rows = [
-            {
-                "event_id": message.event_id,
-                "topic": message.topic,
-                "message_key": message.key,
-                "payload": message.payload,
-                "trace_context": message.trace_context,
-                "created_at": stored_at,
-                "raw_payload": message.raw,
-            }
-            for message in messages
+            (m.event_id, m.topic, m.key, m.payload, m.trace_context, stored_at, m.raw)
+            for m in messages
         ]
-        if rows:
-            self._execute(insert(outbox), rows)
-            if self._wrote is not None:
-                self._wrote(messages)
+        self._insert_rows(OUTBOX_INSERT, rows)
+        if messages and self._wrote is not None:
+            self._wrote(messages)

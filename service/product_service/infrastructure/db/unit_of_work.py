@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from product_service.application.ports import UnitOfWork
 from product_service.infrastructure.db import repositories
 from product_service.infrastructure.db.errors import translate_errors
+from product_service.infrastructure.db.rows_insert import RowsInsert
 from product_service.infrastructure.outbox_codec import EventSerializer
 from product_service.infrastructure.written_messages import WrittenMessages
 
@@ -32,10 +33,12 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             self._connection.begin()
         self.skus = repositories.SqlSkuRepository(self.execute)
         self.products = repositories.SqlProductRepository(self.execute)
-        self.ledger = repositories.SqlLedger(self.execute)
-        self.inbox = repositories.SqlInbox(self.execute)
+        self.ledger = repositories.SqlLedger(self.execute, self.insert_rows)
+        self.inbox = repositories.SqlInbox(self.execute, self.insert_rows)
         wrote = self._written.wrote if self._written is not None else None
-        self.outbox = repositories.SqlOutbox(self.execute, self._serializer, wrote)
+        self.outbox = repositories.SqlOutbox(
+            self.execute, self.insert_rows, self._serializer, wrote
+        )
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -50,6 +53,11 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         assert self._connection is not None, "use the unit of work inside a `with` block"
         with translate_errors():
             return self._connection.execute(statement, params)
+
+    def insert_rows(self, statement: RowsInsert, rows: Sequence[tuple[Any, ...]]) -> None:
+        assert self._connection is not None, "use the unit of work inside a `with` block"
+        with translate_errors():
+            statement.execute(self._connection, rows)
 
     def commit(self) -> None:
         assert self._connection is not None
