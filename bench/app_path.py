@@ -86,10 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     catalog = seed(runtime)
     runtime.relay.start()
     handlers = TopicHandlers(runtime.inventory, runtime.dead_letters, settings, Intake())
+    source = Orders(catalog)  # one for every batch size: order ids are never used twice
     rows = []
     try:
         for batch in [int(b) for b in args.batches.split(",")]:
-            rows.append(measure(handlers, publisher, catalog, batch, args.orders))
+            rows.append(measure(handlers, publisher, source, batch, args.orders))
             print(format_row(rows[-1]), flush=True)
     finally:
         runtime.close()
@@ -142,11 +143,10 @@ class Orders:
 def measure(
     handlers: TopicHandlers,
     publisher: AcceptingPublisher,
-    catalog: list[tuple[int, int]],
+    source: Orders,
     batch: int,
     orders: int,
 ) -> dict[str, float]:
-    source = Orders(catalog)
     count = max(1, orders // batch)
     warm = [source.delivery(batch) for _ in range(max(3, 200 // batch))]
     deliveries = [source.delivery(batch) for _ in range(count)]
