@@ -107,6 +107,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="measure each process's CPU this long without orders (scenarios all and rates;"
         " default 60, quick 20; 0: not)",
     )
+    parser.add_argument(
+        "--linger-ms",
+        type=float,
+        default=5,
+        help="the payment producer's linger.ms (default 5: orders reach the broker in batches;"
+        " 0: each alone, as one daprd publisher sends them)",
+    )
     parser.add_argument("--burst-seconds", type=float, default=10)
     parser.add_argument(
         "--drain-seconds",

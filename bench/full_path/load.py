@@ -96,7 +96,7 @@ class PaymentProducer:
     """Writes OnPaymentSuccess records as a Dapr publisher does: CloudEvent envelope, record key
     and partitionKey header = order id, the partition daprd's hash would pick."""
 
-    def __init__(self, brokers: str, topic: str) -> None:
+    def __init__(self, brokers: str, topic: str, linger_ms: float = 5) -> None:
         from confluent_kafka import Producer
 
         self.topic = topic
@@ -104,10 +104,10 @@ class PaymentProducer:
             {
                 "bootstrap.servers": brokers,
                 "enable.idempotence": True,
-                # As daprd's publisher (sarama's SyncProducer) sends: at once. Under load the
-                # client still batches what queues while a request is in flight; a 5 ms linger
-                # made every lone order wait up to 5 ms before it left the bench.
-                "linger.ms": 0,
+                # 5 ms: orders reach the broker in batches, as from many order services; 0
+                # sends each at once, as one daprd publisher (sarama's SyncProducer) does,
+                # and makes the broker take a request per order (--linger-ms).
+                "linger.ms": linger_ms,
                 "queue.buffering.max.messages": 1_000_000,
                 "client.id": "bench-full-path",
             }

@@ -101,7 +101,7 @@ class Bench:
         self.reader = OutcomeReader(
             brokers, {wire(DEDUCTED_TOPIC): DEDUCTED_TOPIC, wire(FAILED_TOPIC): FAILED_TOPIC}
         )
-        self.producer = PaymentProducer(brokers, wire(PAYMENT_TOPIC))
+        self.producer = PaymentProducer(brokers, wire(PAYMENT_TOPIC), self.args.linger_ms)
         self.processes = self.find_processes()
         missing = self.processes.missing()
         if missing:
