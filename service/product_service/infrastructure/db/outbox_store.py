@@ -7,12 +7,31 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, func, select, update
+from sqlalchemy import Engine, Row, bindparam, func, select, update
 
 from product_service.infrastructure.db.errors import translate_errors
 from product_service.infrastructure.db.repositories import naive_utc
 from product_service.infrastructure.db.tables import outbox
 from product_service.infrastructure.outbox_codec import OutboxMessage
+
+# The relay's statements per delivery, built once (see repositories.LOCK_SKUS).
+OTHERS_UNPUBLISHED_OF_KEYS = (
+    select(outbox.c.id)
+    .where(
+        outbox.c.published_at.is_(None),
+        outbox.c.message_key.in_(bindparam("keys", expanding=True)),
+        outbox.c.event_id.not_in(bindparam("event_ids", expanding=True)),
+    )
+    .limit(1)
+)
+MARK_PUBLISHED = (
+    update(outbox)
+    .where(
+        outbox.c.event_id.in_(bindparam("event_ids", expanding=True)),
+        outbox.c.published_at.is_(None),
+    )
+    .values(published_at=bindparam("at"), attempts=outbox.c.attempts + 1)
+)
 
 
 @dataclass(frozen=True)
@@ -43,17 +62,12 @@ class SqlOutboxStore:
         decides if `messages` may go out as they are (event ids only are read, no payload)."""
         if not messages:
             return False
-        statement = (
-            select(outbox.c.id)
-            .where(
-                outbox.c.published_at.is_(None),
-                outbox.c.message_key.in_(sorted({m.key for m in messages})),
-                outbox.c.event_id.not_in([m.event_id for m in messages]),
-            )
-            .limit(1)
-        )
+        keys, event_ids = sorted({m.key for m in messages}), [m.event_id for m in messages]
         with translate_errors(), self._engine.connect() as connection:
-            return connection.execute(statement).first() is not None
+            found = connection.execute(
+                OTHERS_UNPUBLISHED_OF_KEYS, {"keys": keys, "event_ids": event_ids}
+            )
+            return found.first() is not None
 
     def older_than(self, cutoff: datetime, limit: int) -> list[OutboxMessage]:
         """Unpublished rows committed before `cutoff`: what a crash left behind."""
@@ -62,13 +76,8 @@ class SqlOutboxStore:
     def mark_published(self, event_ids: Sequence[str], at: datetime) -> None:
         if not event_ids:
             return
-        statement = (
-            update(outbox)
-            .where(outbox.c.event_id.in_(list(event_ids)), outbox.c.published_at.is_(None))
-            .values(published_at=naive_utc(at), attempts=outbox.c.attempts + 1)
-        )
         with translate_errors(), self._engine.begin() as connection:
-            connection.execute(statement)
+            connection.execute(MARK_PUBLISHED, {"event_ids": list(event_ids), "at": naive_utc(at)})
 
     def count_failed_attempts(self, event_ids: Collection[str]) -> None:
         statement = (

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, text, update
+from sqlalchemy import Row, bindparam, func, insert, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
@@ -56,6 +56,21 @@ def _sku(row: Row[Any]) -> Sku:
         sales=row.sales,
         status=SkuStatus(row.status),
     )
+
+
+# The statements a bulk delivery runs, built once: SQLAlchemy then finds their compiled form by
+# a cache key it computed already, instead of building and keying a new statement per call
+# (the IN lists are expanding parameters). Issue 16's profile: a tenth of the handler's time.
+LOCK_SKUS = (
+    select(skus)
+    .where(skus.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(skus.c.id)
+    .with_for_update()
+)
+INBOX_OF_ORDERS = select(inbox).where(
+    inbox.c.operation == bindparam("operation"),
+    inbox.c.order_id.in_(bindparam("ids", expanding=True)),
+)
 
 
 class SqlSkuRepository(ports.SkuRepository):
@@ -109,8 +124,7 @@ class SqlSkuRepository(ports.SkuRepository):
         ids = sorted(set(sku_ids))
         if not ids:
             return {}
-        statement = select(skus).where(skus.c.id.in_(ids)).order_by(skus.c.id).with_for_update()
-        return {row.id: _sku(row) for row in self._execute(statement)}
+        return {row.id: _sku(row) for row in self._execute(LOCK_SKUS, {"ids": ids})}
 
     def take_many(self, units_by_sku: Mapping[int, int]) -> None:
         if not units_by_sku:
@@ -221,10 +235,8 @@ class SqlInbox(ports.Inbox):
         ids = sorted(set(order_ids))
         if not ids:
             return {}
-        statement = select(inbox).where(
-            inbox.c.operation == operation.value, inbox.c.order_id.in_(ids)
-        )
-        return {row.order_id: _record(row) for row in self._execute(statement)}
+        rows = self._execute(INBOX_OF_ORDERS, {"operation": operation.value, "ids": ids})
+        return {row.order_id: _record(row) for row in rows}
 
     def add(self, record: InboxRecord) -> None:
         try:
