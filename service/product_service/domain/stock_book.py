@@ -31,11 +31,22 @@ Decision = InventoryDeducted | InventoryDeductFailed
 
 @dataclass
 class StockBook:
-    """The locked SKUs as the orders decided so far have left them, and what they took."""
+    """The locked SKUs as they were read, and what the orders decided so far took from them.
 
-    skus: dict[int, Sku]
+    A SKU's stock now is its locked stock less what was taken; no new Sku is made per line
+    (issue 16's profile: a tenth of the decision's time went to copying frozen Skus)."""
+
+    locked: dict[int, Sku]
     taken: dict[int, int] = field(default_factory=dict)  # SKU id -> units (negative: given back)
     _lines: list[tuple[int, int, int]] = field(default_factory=list)  # (order, SKU, units)
+
+    def sku(self, sku_id: int) -> Sku:
+        """The SKU as the orders decided so far have left it."""
+        sku, units = self.locked[sku_id], self.taken.get(sku_id, 0)
+        return replace(sku, stock=sku.stock - units, sales=sku.sales + units)
+
+    def stock_of(self, sku_id: int) -> int:
+        return self.locked[sku_id].stock - self.taken.get(sku_id, 0)
 
     def decide(self, order: DeductInventory) -> Decision:
         """Takes every line of the order, or none and says why for each line."""
@@ -59,7 +70,7 @@ class StockBook:
         return InventoryReverted(
             order_id,
             tuple(
-                RevertedSku(sku_id, units, self.skus[sku_id].stock)
+                RevertedSku(sku_id, units, self.stock_of(sku_id))
                 for sku_id, units in deducted.items()
             ),
             dialect=dialect,
@@ -74,7 +85,7 @@ class StockBook:
             FailedLine(
                 line.sku_id,
                 line.quantity,
-                self.skus[line.sku_id].stock if line.sku_id in self.skus else 0,
+                self.stock_of(line.sku_id) if line.sku_id in self.locked else 0,
                 reason if reason is not None else self._refusal(line),
                 line.product_id,
             )
@@ -99,17 +110,17 @@ class StockBook:
         ]
 
     def _take(self, order_id: int, sku_id: int, units: int) -> None:
-        sku = self.skus[sku_id]
-        self.skus[sku_id] = replace(sku, stock=sku.stock - units, sales=sku.sales + units)
         self.taken[sku_id] = self.taken.get(sku_id, 0) + units
         self._lines.append((order_id, sku_id, units))
 
     def _refusal(self, line: OrderLine) -> FailureReason:
-        sku = self.skus.get(line.sku_id)
+        sku = self.locked.get(line.sku_id)
         if sku is None:
             return FailureReason.UNKNOWN_SKU
-        return sku.refusal_for(line.quantity, line.product_id)
+        # Against the locked stock, the line counts with what earlier orders took.
+        already = self.taken.get(line.sku_id, 0)
+        return sku.refusal_for(line.quantity + already, line.product_id)
 
     def _deducted(self, line: OrderLine) -> DeductedSku:
-        sku = self.skus[line.sku_id]
-        return DeductedSku(line.sku_id, line.quantity, sku.stock, sku.warn_threshold)
+        stock, warn_threshold = self.stock_of(line.sku_id), self.locked[line.sku_id].warn_threshold
+        return DeductedSku(line.sku_id, line.quantity, stock, warn_threshold)

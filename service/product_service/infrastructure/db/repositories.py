@@ -46,16 +46,10 @@ def _new_id(result: CursorResult[Any]) -> int:
 
 
 def _sku(row: Row[Any]) -> Sku:
-    return Sku(
-        id=row.id,
-        product_id=row.product_id,
-        code=row.code,
-        price=row.price,
-        stock=row.stock,
-        warn_threshold=row.warn_threshold,
-        sales=row.sales,
-        status=SkuStatus(row.status),
-    )
+    """A row of `select(skus)`, unpacked by position (the SKU lock maps every line's row): the
+    table's columns are Sku's fields in the same order, as tests/unit/test_tables.py holds."""
+    sku_id, product_id, code, price, stock, warn_threshold, sales, status = row
+    return Sku(sku_id, product_id, code, price, stock, warn_threshold, sales, SkuStatus(status))
 
 
 # The statements a bulk delivery runs, built once: SQLAlchemy then finds their compiled form by
