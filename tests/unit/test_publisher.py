@@ -8,7 +8,11 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from product_service.infrastructure.dapr import publisher as publisher_module
 from product_service.infrastructure.dapr.publisher import DaprPublisher
 from product_service.infrastructure.dapr.sidecar import Sidecar
 from product_service.infrastructure.outbox_codec import OutboxMessage
@@ -79,6 +83,26 @@ def test_cloud_events_in_bulk_carry_id_and_trace_and_no_raw_flag(
         "cloudevent.id": "ce-1",
         "cloudevent.traceparent": TRACE,
     }
+
+
+def test_a_bulk_publish_span_links_each_trace_of_its_messages_once(
+    publisher: DaprPublisher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    monkeypatch.setattr(publisher_module, "tracer", lambda: provider.get_tracer("test"))
+    other_trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    messages = [
+        OutboxMessage(f"e-{n}", "OnInventoryDeductSuccess", str(n), "{}", trace)
+        for n, trace in enumerate([TRACE, other_trace, TRACE, None])
+    ]
+
+    publisher.publish_batch(messages)
+
+    (span,) = spans.get_finished_spans()
+    linked = sorted(f"{link.context.trace_id:032x}" for link in span.links)
+    assert linked == sorted([TRACE.split("-")[1], other_trace.split("-")[1]])
 
 
 def test_a_bulk_publish_refuses_to_mix_raw_and_cloud_event_rows(publisher: DaprPublisher) -> None:

@@ -76,7 +76,7 @@ class DaprPublisher:
         with tracer().start_as_current_span(
             f"publish {topic}",
             kind=SpanKind.PRODUCER,
-            links=[link for m in messages if (link := _link(m.trace_context)) is not None],
+            links=_links({m.trace_context for m in messages}),
             attributes={
                 "messaging.destination.name": topic,
                 "messaging.batch.message_count": len(messages),
@@ -103,8 +103,10 @@ def _entry_metadata(message: OutboxMessage, traced: bool = True) -> dict[str, st
     return metadata
 
 
-def _link(traceparent: str | None) -> Link | None:
-    if not traceparent:
-        return None
-    context = get_current_span(context_from_traceparent(traceparent)).get_span_context()
-    return Link(context) if context.is_valid else None
+def _links(traceparents: set[str | None]) -> list[Link]:
+    """One link per distinct trace: the outcomes of one bulk delivery share its trace."""
+    contexts = [
+        get_current_span(context_from_traceparent(traceparent)).get_span_context()
+        for traceparent in sorted(t for t in traceparents if t)
+    ]
+    return [Link(context) for context in contexts if context.is_valid]
