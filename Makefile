@@ -104,7 +104,7 @@ lint: install
 	$(VENV)/bin/ruff check service tests bench tools hatch_build.py
 	$(VENV)/bin/ruff format --check service tests bench tools hatch_build.py
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy bench/db_deduct.py bench/full_path bench/e2e_latency.py bench/app_path.py
+	$(VENV)/bin/mypy bench/db_deduct.py bench/full_path bench/e2e_latency.py bench/app_path.py bench/app_instructions.py
 
 infra-up:
 	scripts/infra up
