@@ -34,7 +34,7 @@ class StockBook:
     """The locked SKUs as they were read, and what the orders decided so far took from them.
 
     A SKU's stock now is its locked stock less what was taken; no new Sku is made per line
-    (issue 16's profile: a tenth of the decision's time went to copying frozen Skus)."""
+    (issue 16's profile: a quarter of the decision's time went to copying frozen Skus)."""
 
     locked: dict[int, Sku]
     taken: dict[int, int] = field(default_factory=dict)  # SKU id -> units (negative: given back)
