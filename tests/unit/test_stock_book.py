@@ -46,7 +46,7 @@ def test_an_order_that_fits_takes_every_line_and_reports_remaining_stock_and_thr
     decided = stock.decide(order(1, (1, 3), (2, 5)))
     assert decided == InventoryDeducted(1, (DeductedSku(1, 3, 7, 2), DeductedSku(2, 5, 0, 2)))
     assert stock.taken == {1: 3, 2: 5}
-    assert (stock.sku(1).stock, stock.sku(1).sales) == (7, 3)
+    assert stock.stock_of(1) == 7
 
 
 def test_one_short_line_takes_nothing_and_names_the_reason_of_every_line() -> None:
@@ -56,7 +56,7 @@ def test_one_short_line_takes_nothing_and_names_the_reason_of_every_line() -> No
         2, SHORT, (FailedLine(1, 3, 10, NONE), FailedLine(2, 2, 1, SHORT))
     )
     assert stock.taken == {} and stock.ledger_entries(NOW) == []
-    assert stock.sku(1).stock == 10
+    assert stock.stock_of(1) == 10
 
 
 def test_unknown_and_off_sale_skus_are_refused_with_their_own_reasons() -> None:
@@ -134,7 +134,7 @@ def test_giving_back_returns_what_the_deduction_took_and_records_it_as_a_revert(
     reverted = stock.give_back(1, {1: 3, 2: 5})
     assert reverted == InventoryReverted(1, (RevertedSku(1, 3, 10), RevertedSku(2, 5, 5)))
     assert stock.taken == {1: 0, 2: 0}
-    assert (stock.sku(1).stock, stock.sku(1).sales) == (10, 0)
+    assert stock.stock_of(1) == 10
     kinds = [(e.sku_id, e.delta, e.kind) for e in stock.ledger_entries(NOW)]
     assert kinds[2:] == [(1, 3, LedgerKind.REVERT), (2, 5, LedgerKind.REVERT)]
 

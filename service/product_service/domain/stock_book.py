@@ -5,7 +5,7 @@ order's deduction given back."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from product_service.domain.commands import DeductInventory, OrderLine
@@ -40,12 +40,8 @@ class StockBook:
     taken: dict[int, int] = field(default_factory=dict)  # SKU id -> units (negative: given back)
     _lines: list[tuple[int, int, int]] = field(default_factory=list)  # (order, SKU, units)
 
-    def sku(self, sku_id: int) -> Sku:
-        """The SKU as the orders decided so far have left it."""
-        sku, units = self.locked[sku_id], self.taken.get(sku_id, 0)
-        return replace(sku, stock=sku.stock - units, sales=sku.sales + units)
-
     def stock_of(self, sku_id: int) -> int:
+        """The SKU's stock as the orders decided so far have left it."""
         return self.locked[sku_id].stock - self.taken.get(sku_id, 0)
 
     def decide(self, order: DeductInventory) -> Decision:

@@ -32,13 +32,14 @@ class RowsInsert:
     def __init__(self, table: Table, columns: Sequence[str]) -> None:
         self.table = table
         self.columns = tuple(columns)
-        self._prepared: dict[str, tuple[str, list[Processor]]] = {}
+        # per dialect: "INSERT INTO t (a, b) VALUES ", "(%s, %s)", the columns' bind processors
+        self._prepared: dict[str, tuple[str, str, list[Processor]]] = {}
 
     def execute(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Inserts `rows`, each a tuple of values in the order of `columns`."""
         if not rows:
             return
-        sql, processors = self._prepare(connection.dialect)
+        head, marks, processors = self._prepare(connection.dialect)
         if any(processors):
             rows = [
                 tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True))
@@ -46,27 +47,26 @@ class RowsInsert:
             ]
         escape = _driver_escape(connection)
         if escape is None:
-            connection.exec_driver_sql(sql, list(rows))
+            connection.exec_driver_sql(head + marks, list(rows))
             return
-        head = sql[: sql.index(" VALUES ") + len(" VALUES ")]
         for statement in rendered(head, rows, escape):
             connection.exec_driver_sql(statement, execution_options=NO_PARAMETERS)
 
-    def _prepare(self, dialect: Dialect) -> tuple[str, list[Processor]]:
+    def _prepare(self, dialect: Dialect) -> tuple[str, str, list[Processor]]:
         prepared = self._prepared.get(dialect.name)
         if prepared is not None:
             return prepared
         placeholder = PLACEHOLDERS[dialect.paramstyle]
         preparer = dialect.identifier_preparer
         names = ", ".join(preparer.quote(name) for name in self.columns)
-        marks = ", ".join([placeholder] * len(self.columns))
-        sql = f"INSERT INTO {preparer.format_table(self.table)} ({names}) VALUES ({marks})"
+        head = f"INSERT INTO {preparer.format_table(self.table)} ({names}) VALUES "
+        marks = "(" + ", ".join([placeholder] * len(self.columns)) + ")"
         processors: list[Processor] = [
             self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in self.columns
         ]
-        self._prepared[dialect.name] = (sql, processors)
-        return sql, processors
+        self._prepared[dialect.name] = (head, marks, processors)
+        return head, marks, processors
 
 
 def _driver_escape(connection: Connection) -> Escape | None:
