@@ -16,9 +16,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml uv.lock hatch_build.py $(PROTOS)
 	@echo "installing from uv.lock (hashes checked) into $(VENV)"
 	$(UV) sync --locked --extra dev --reinstall-package product-service
-	@# The project's own modules too (the installed ones are compiled by scripts/uv); a
-	@# module edited later is compiled in memory again until the next install.
-	$(PY) -m compileall -q -j 0 service tools > /dev/null
+	@# The project's own modules too (the installed ones are compiled by scripts/uv). A module
+	@# edited later is compiled in memory at each start: Python does not use stale bytecode.
+	$(PY) -m compileall -q -j 0 service tools
 	@touch $@
 
 ## Refresh uv.lock after changing dependencies in pyproject.toml (only what changed moves);
